@@ -1,0 +1,310 @@
+#include "core/client_engine.h"
+
+#include <algorithm>
+
+#include "core/ipv6_packet.h"
+
+namespace m6t::core {
+
+std::string_view to_string(ClientState s) {
+  switch (s) {
+    case ClientState::kNoUplink: return "no_uplink";
+    case ClientState::kProbing: return "probing";
+    case ClientState::kUp: return "up";
+    case ClientState::kBackoff: return "backoff";
+  }
+  return "?";
+}
+
+std::string_view to_string(Liveness l) {
+  switch (l) {
+    case Liveness::kUnknown: return "unknown";
+    case Liveness::kAlive: return "alive";
+    case Liveness::kSuspect: return "suspect";
+    case Liveness::kDead: return "dead";
+  }
+  return "?";
+}
+
+std::string_view to_string(AttachReason r) {
+  switch (r) {
+    case AttachReason::kUplinkUp: return "uplink_up";
+    case AttachReason::kUplinkChanged: return "uplink_changed";
+    case AttachReason::kUplinkLost: return "uplink_lost";
+    case AttachReason::kResume: return "resume";
+    case AttachReason::kGatewayUnreachable: return "gateway_unreachable";
+    case AttachReason::kGatewayLost: return "gateway_lost";
+    case AttachReason::kRetry: return "retry";
+    case AttachReason::kShutdown: return "shutdown";
+  }
+  return "?";
+}
+
+std::string_view to_string(Change c) {
+  switch (c) {
+    case Change::kUp: return "up";
+    case Change::kDown: return "down";
+    case Change::kChanged: return "changed";
+  }
+  return "?";
+}
+
+ClientEngine::ClientEngine(const ClientConfig& config, RandomSource& rng, Random48Claims* claims)
+    : config_(config), rng_(rng), claims_(claims) {
+  config_.max_unanswered = std::max<std::uint32_t>(config_.max_unanswered, 1);
+}
+
+std::optional<Ipv6Addr> ClientEngine::address() const {
+  if (!random48_) return std::nullopt;
+  return address_;
+}
+
+std::optional<Endpoint4> ClientEngine::gateway() const {
+  if (!random48_ || config_.gateways.empty()) return std::nullopt;
+  return config_.gateways[gateway_index_];
+}
+
+std::optional<Time> ClientEngine::backoff_until() const {
+  if (state_ != ClientState::kBackoff) return std::nullopt;
+  return backoff_until_;
+}
+
+Liveness ClientEngine::liveness() const {
+  switch (state_) {
+    case ClientState::kNoUplink:
+    case ClientState::kProbing: return Liveness::kUnknown;
+    case ClientState::kBackoff: return Liveness::kDead;
+    case ClientState::kUp: return unanswered_ == 0 ? Liveness::kAlive : Liveness::kSuspect;
+  }
+  return Liveness::kUnknown;
+}
+
+std::optional<ClientEvent> ClientEngine::next_event() {
+  if (events_.empty()) return std::nullopt;
+  ClientEvent e = events_.front();
+  events_.pop_front();
+  return e;
+}
+
+void ClientEngine::record(const ClientEvent& e) {
+  events_.push_back(e);
+  history_.push_back(e);
+  while (history_.size() > config_.history_len) history_.pop_front();
+}
+
+std::uint64_t ClientEngine::draw_unclaimed() {
+  // §2.5: "some local synchronization is required to prevent the simultaneous use of
+  // identical 48 bits random values". 64 refusals in a row out of 2^48 values cannot happen
+  // unless the claim store is broken; the last draw is then used rather than no address.
+  std::uint64_t v = 0;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    v = draw_random48(rng_);
+    if (random48_ && v == *random48_) continue;  // §3: a *new* value for a new attachment
+    if (!claims_ || claims_->claim(v)) return v;
+  }
+  return v;
+}
+
+void ClientEngine::attach(AttachReason reason, std::size_t gateway_index, Time now) {
+  std::optional<Ipv6Addr> old = address();
+  std::uint64_t fresh = draw_unclaimed();
+  if (random48_ && claims_) claims_->release(*random48_);
+  random48_ = fresh;
+  address_ = make_tunnel_address(config_.prefix, fresh);
+  gateway_index_ = config_.gateways.empty() ? 0 : gateway_index % config_.gateways.size();
+  state_ = ClientState::kProbing;
+  last_tx_ = last_rx_ = now;
+  awaiting_since_.reset();
+  last_ka_sent_.reset();
+  last_ka_answered_.reset();
+  unanswered_ = 0;
+  write_keepalive(keepalive_, address_);
+  ++counters_.attachments;
+  record({old ? Change::kChanged : Change::kUp, reason, now, address_, old,
+          config_.gateways.empty() ? Endpoint4{} : config_.gateways[gateway_index_]});
+}
+
+void ClientEngine::detach(AttachReason reason, Time now) {
+  state_ = ClientState::kNoUplink;
+  if (!random48_) return;
+  if (claims_) claims_->release(*random48_);
+  random48_.reset();
+  record({Change::kDown, reason, now, std::nullopt, address_,
+          config_.gateways.empty() ? Endpoint4{} : config_.gateways[gateway_index_]});
+}
+
+void ClientEngine::gateway_failed(AttachReason reason, Time now) {
+  ++counters_.gateway_failures;
+  std::size_t next = gateway_index_ + 1;
+  if (reason == AttachReason::kGatewayLost) {
+    // The gateway answered before, so the path worked: most likely it lost our state
+    // (restart). Start over at once with a new address so that MIPv6 re-registers.
+    failures_ = 1;
+    attach(reason, next, now);
+    return;
+  }
+  if (++failures_ < config_.gateways.size()) {
+    attach(reason, next, now);  // §2.1: the service "may be available on different ports"
+    return;
+  }
+  // Every entry failed: back off, bounded exponential with jitter so that many MNs behind one
+  // broken path do not retry in step. The address stays: should the path heal, its traffic
+  // flows again at once.
+  failures_ = 0;
+  Duration base = config_.backoff_initial * (std::int64_t{1} << std::min(backoff_round_, 20u));
+  base = std::min(base, config_.backoff_max);
+  if (backoff_round_ < 32) ++backoff_round_;
+  auto half = base.count() / 2;
+  Duration delay(half + static_cast<Duration::rep>(rng_.next_u64() % (half + 1)));
+  state_ = ClientState::kBackoff;
+  backoff_until_ = now + delay;
+}
+
+void ClientEngine::set_uplink(const Uplink& uplink, Time now) {
+  const Uplink& target = pending_uplink_ ? *pending_uplink_ : uplink_;
+  if (uplink == target) return;
+  if (uplink == uplink_) {
+    pending_uplink_.reset();  // a flap that reverted within the debounce time
+    return;
+  }
+  pending_uplink_ = uplink;
+  pending_since_ = now;
+}
+
+void ClientEngine::observe_sleep_offset(Duration boot_minus_mono, Time now) {
+  bool slept = sleep_offset_ && boot_minus_mono - *sleep_offset_ >= config_.suspend_threshold;
+  sleep_offset_ = boot_minus_mono;
+  // A sleeping host's NAT mapping has expired and its network may be another one: treat the
+  // resume as a new attachment (issue #4).
+  if (slept && random48_) {
+    backoff_round_ = 0;
+    failures_ = 0;
+    attach(AttachReason::kResume, 0, now);
+  }
+}
+
+void ClientEngine::shutdown(Time now) {
+  pending_uplink_.reset();
+  detach(AttachReason::kShutdown, now);
+}
+
+Deadline ClientEngine::keepalive_due() const {
+  if (state_ != ClientState::kUp) return std::nullopt;
+  if (unanswered_ > 0) return *last_ka_sent_ + config_.keepalive_retry;
+  Deadline due = std::min(last_tx_, last_rx_) + config_.keepalive_interval;
+  if (awaiting_since_) due = earliest(due, *awaiting_since_ + config_.probe_after);
+  return due;
+}
+
+Deadline ClientEngine::next_deadline() const {
+  Deadline d;
+  if (pending_uplink_) d = pending_since_ + config_.debounce;
+  switch (state_) {
+    case ClientState::kNoUplink: break;
+    case ClientState::kBackoff: d = earliest(d, backoff_until_); break;
+    case ClientState::kProbing:
+      if (awaiting_since_) d = earliest(d, *awaiting_since_ + config_.first_answer_timeout);
+      break;
+    case ClientState::kUp: d = earliest(d, keepalive_due()); break;
+  }
+  return d;
+}
+
+bool ClientEngine::expire(Time now) {
+  if (pending_uplink_ && now >= pending_since_ + config_.debounce) {
+    Uplink u = *pending_uplink_;
+    pending_uplink_.reset();
+    bool changed = u != uplink_;
+    uplink_ = u;
+    backoff_round_ = 0;
+    failures_ = 0;
+    if (!u.connected) {
+      detach(AttachReason::kUplinkLost, now);  // §3: no IPv4, no tunnel address
+    } else if (!random48_) {
+      attach(AttachReason::kUplinkUp, 0, now);
+    } else if (changed) {
+      attach(AttachReason::kUplinkChanged, 0, now);  // §3: new random value per attachment
+    }
+  }
+  switch (state_) {
+    case ClientState::kNoUplink: break;
+    case ClientState::kBackoff:
+      if (now >= backoff_until_) attach(AttachReason::kRetry, 0, now);
+      break;
+    case ClientState::kProbing:
+      if (awaiting_since_ && now >= *awaiting_since_ + config_.first_answer_timeout)
+        gateway_failed(AttachReason::kGatewayUnreachable, now);
+      break;
+    case ClientState::kUp: {
+      if (unanswered_ >= config_.max_unanswered) {
+        if (now >= *last_ka_sent_ + config_.keepalive_retry)
+          gateway_failed(AttachReason::kGatewayLost, now);
+        break;
+      }
+      Deadline due = keepalive_due();
+      if (due && now >= *due) {
+        ++unanswered_;
+        last_ka_sent_ = now;
+        last_tx_ = now;
+        counters_.keepalives_sent.add(keepalive_.size());
+        return true;
+      }
+      break;
+    }
+  }
+  return false;
+}
+
+Verdict ClientEngine::on_tun(std::span<const std::uint8_t> packet, Time now) {
+  counters_.tun_in.add(packet.size());
+  if (!random48_) return drop(Drop::kNotAttached);
+  auto decoded = decode_ipv6(packet, config_.mtu);
+  if (!decoded) return drop(decoded.error());
+  const Ipv6View& p = *decoded;
+  // The gateway would drop anything else (§6.1.3); dropping here keeps it off the air and
+  // keeps the host's link-scoped chatter (MLD, router solicitations) inside the host.
+  if (!p.src_is(address_)) return drop(Drop::kSrcNotTunnelAddress);
+  Ipv6Addr dst = p.dst();
+  if (dst.is_multicast() || dst.is_link_local()) return drop(Drop::kDstInvalid);
+  last_tx_ = now;
+  if (!awaiting_since_) awaiting_since_ = now;
+  counters_.to_gateway.add(packet.size());
+  return {Action::kToUdp, Drop::kCount, Binding{config_.gateways[gateway_index_], {}, 0}, packet};
+}
+
+Verdict ClientEngine::on_udp(const Endpoint4& from, std::span<const std::uint8_t> datagram,
+                             Time now) {
+  counters_.udp_in.add(datagram.size());
+  if (!random48_) return drop(Drop::kNotAttached);
+  if (from != config_.gateways[gateway_index_]) return drop(Drop::kNotFromGateway);
+  auto decoded = decode_ipv6(datagram, config_.mtu);
+  if (!decoded) return drop(decoded.error());
+  const Ipv6View& p = *decoded;
+  if (!p.dst_is(address_)) return drop(Drop::kDstNotTunnelAddress);
+
+  bool keepalive_answer = is_keepalive_reply(p);
+  // A link-local or multicast source would make the host take the tunnel for a link and
+  // accept, say, Router Advertisements from whoever can spoof the gateway's address.
+  Ipv6Addr src = p.src();
+  if (!keepalive_answer && (src.is_link_local() || src.is_multicast() || src.is_unspecified() ||
+                            src.is_loopback()))
+    return drop(Drop::kSrcInvalid);
+
+  // Anything from the gateway for our address proves it holds our state (§2.3).
+  last_rx_ = now;
+  last_rx_any_ = now;
+  awaiting_since_.reset();
+  unanswered_ = 0;
+  failures_ = 0;
+  backoff_round_ = 0;
+  state_ = ClientState::kUp;
+  if (keepalive_answer) {
+    last_ka_answered_ = now;
+    counters_.keepalives_answered.add(datagram.size());
+    return {Action::kConsumed, Drop::kCount, {}, {}};
+  }
+  counters_.to_host.add(datagram.size());
+  return {Action::kToTun, Drop::kCount, {}, datagram};
+}
+
+}  // namespace m6t::core

@@ -1,0 +1,195 @@
+// The MN's tunnel component (§2.3, §3, §2.5, §2.7): which tunnel address to hold, which
+// gateway to use, when to send keepalives, and whether the gateway still answers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/address.h"
+#include "core/drop.h"
+#include "core/random.h"
+#include "core/time.h"
+#include "core/verdict.h"
+#include "core/wire.h"
+
+namespace m6t::core {
+
+using namespace std::chrono_literals;
+
+enum class ClientState : std::uint8_t {
+  kNoUplink,  // no IPv4 connectivity: no tunnel address (§3)
+  kProbing,   // address installed, the gateway has not answered yet
+  kUp,        // the gateway answered in this attachment
+  kBackoff,   // every gateway failed; waiting before starting over
+};
+std::string_view to_string(ClientState s);
+
+enum class Liveness : std::uint8_t { kUnknown, kAlive, kSuspect, kDead };
+std::string_view to_string(Liveness l);
+
+enum class AttachReason : std::uint8_t {
+  kUplinkUp,            // IPv4 connectivity appeared (§3)
+  kUplinkChanged,       // new IPv4 address or default route: a new point of attachment (§3)
+  kUplinkLost,          // IPv4 connectivity went away
+  kResume,              // the host slept: the NAT mapping is gone (issue #4)
+  kGatewayUnreachable,  // first packets of an attachment never answered: next gateway (§2.1)
+  kGatewayLost,         // keepalives unanswered: the gateway lost our state (§2.3)
+  kRetry,               // back-off over, starting over with the first gateway
+  kShutdown,            // the daemon stops
+};
+std::string_view to_string(AttachReason r);
+
+// IPv4 connectivity as the OS reports it on the uplink. Two equal values are the same point of
+// attachment; anything else is a new one.
+struct Uplink {
+  bool connected = false;  // an IPv4 address and a default route
+  Ipv4Addr address;
+  Ipv4Addr router;  // the default route's next hop (0.0.0.0 on a point-to-point link)
+  std::uint32_t ifindex = 0;
+  bool operator==(const Uplink&) const = default;
+};
+
+// §2.5: clients sharing one /80 must never use the same 48-bit value at once. The daemon backs
+// this with lock files; the core only asks.
+class Random48Claims {
+ public:
+  virtual ~Random48Claims() = default;
+  virtual bool claim(std::uint64_t value) = 0;
+  virtual void release(std::uint64_t value) = 0;
+};
+
+struct ClientConfig {
+  Ipv6Prefix prefix;  // the MN's /80 (§2.2)
+  std::vector<Endpoint4> gateways;
+  std::uint32_t mtu = wire::kDefaultMtu;
+  // §2.3: a keepalive when the tunnel has been idle in either direction this long.
+  Duration keepalive_interval = wire::kDefaultKeepaliveInterval;
+  // Sent packets with no answer for this long: check the gateway with a keepalive now rather
+  // than at the next idle interval.
+  Duration probe_after = 3s;
+  // An unanswered keepalive is sent again after this long...
+  Duration keepalive_retry = 1s;
+  // ...and after this many unanswered in a row the gateway is taken for lost.
+  std::uint32_t max_unanswered = 3;
+  // A new attachment whose first packets get no answer this long: next gateway entry.
+  Duration first_answer_timeout = 6s;
+  // IPv4 changes are applied once stable this long, so that a flap does not churn.
+  Duration debounce = 250ms;
+  Duration backoff_initial = 1s;
+  Duration backoff_max = 64s;
+  // CLOCK_BOOTTIME running ahead of CLOCK_MONOTONIC by more than this: the host slept.
+  Duration suspend_threshold = 2s;
+  std::size_t history_len = 16;
+};
+
+enum class Change : std::uint8_t { kUp, kDown, kChanged };
+std::string_view to_string(Change c);
+
+// One change of tunnel address, for the daemon (install/remove, run the hook) and for history.
+struct ClientEvent {
+  Change change = Change::kUp;
+  AttachReason reason = AttachReason::kUplinkUp;
+  Time at{};
+  std::optional<Ipv6Addr> address;      // the new tunnel address (absent on kDown)
+  std::optional<Ipv6Addr> old_address;  // the one it replaces (absent on kUp)
+  Endpoint4 gateway;
+};
+
+struct ClientCounters {
+  Flow tun_in;
+  Flow udp_in;
+  Flow to_gateway;  // host -> gateway, keepalives excluded
+  Flow to_host;     // gateway -> host
+  Flow keepalives_sent;
+  Flow keepalives_answered;
+  std::uint64_t attachments = 0;
+  std::uint64_t gateway_failures = 0;
+  DropCounters drops;
+};
+
+class ClientEngine {
+ public:
+  ClientEngine(const ClientConfig& config, RandomSource& rng, Random48Claims* claims = nullptr);
+
+  // The OS's view of IPv4 connectivity, whenever it may have changed (§3).
+  void set_uplink(const Uplink& uplink, Time now);
+  // CLOCK_BOOTTIME - CLOCK_MONOTONIC, sampled by the daemon; a jump means the host slept.
+  void observe_sleep_offset(Duration boot_minus_mono, Time now);
+  // The daemon stops: release the address.
+  void shutdown(Time now);
+
+  Verdict on_tun(std::span<const std::uint8_t> packet, Time now);
+  Verdict on_udp(const Endpoint4& from, std::span<const std::uint8_t> datagram, Time now);
+
+  Deadline next_deadline() const;
+  // Runs due timers. True when a keepalive must be sent now (keepalive_packet()).
+  bool expire(Time now);
+
+  // Address changes since the last call, oldest first.
+  std::optional<ClientEvent> next_event();
+
+  std::span<const std::uint8_t> keepalive_packet() const { return keepalive_; }
+  ClientState state() const { return state_; }
+  Liveness liveness() const;
+  std::optional<Ipv6Addr> address() const;
+  std::optional<Endpoint4> gateway() const;
+  std::size_t gateway_index() const { return gateway_index_; }
+  const Uplink& uplink() const { return uplink_; }
+  std::optional<Time> last_keepalive_sent() const { return last_ka_sent_; }
+  std::optional<Time> last_keepalive_answered() const { return last_ka_answered_; }
+  std::optional<Time> last_received() const { return last_rx_any_; }
+  std::uint32_t unanswered_keepalives() const { return unanswered_; }
+  std::optional<Time> backoff_until() const;
+  const std::deque<ClientEvent>& history() const { return history_; }
+  const ClientCounters& counters() const { return counters_; }
+  const ClientConfig& config() const { return config_; }
+
+ private:
+  Verdict drop(Drop d) {
+    counters_.drops.add(d);
+    return Verdict::dropped(d);
+  }
+  void attach(AttachReason reason, std::size_t gateway_index, Time now);
+  void detach(AttachReason reason, Time now);
+  void gateway_failed(AttachReason reason, Time now);
+  void record(const ClientEvent& e);
+  std::uint64_t draw_unclaimed();
+  Deadline keepalive_due() const;
+
+  ClientConfig config_;
+  RandomSource& rng_;
+  Random48Claims* claims_;
+
+  ClientState state_ = ClientState::kNoUplink;
+  Uplink uplink_;
+  std::optional<Uplink> pending_uplink_;
+  Time pending_since_{};
+  std::optional<Duration> sleep_offset_;
+
+  std::optional<std::uint64_t> random48_;
+  Ipv6Addr address_;
+  std::size_t gateway_index_ = 0;
+  std::array<std::uint8_t, wire::kKeepaliveLen> keepalive_{};
+
+  Time last_tx_{};
+  Time last_rx_{};
+  std::optional<Time> last_rx_any_;
+  std::optional<Time> awaiting_since_;  // oldest packet sent since the last one received
+  std::optional<Time> last_ka_sent_;
+  std::optional<Time> last_ka_answered_;
+  std::uint32_t unanswered_ = 0;
+  std::size_t failures_ = 0;  // gateways failed in a row, none answering in between
+  std::uint32_t backoff_round_ = 0;
+  Time backoff_until_{};
+
+  std::deque<ClientEvent> events_;
+  std::deque<ClientEvent> history_;
+  ClientCounters counters_;
+};
+
+}  // namespace m6t::core

@@ -1,0 +1,126 @@
+#include "core/gateway_engine.h"
+
+#include <algorithm>
+
+#include "core/ipv6_packet.h"
+
+namespace m6t::core {
+
+namespace {
+
+// §6.1.3 sanity checks on a source: only a unicast address can own a binding.
+bool bad_source(const Ipv6Addr& a) {
+  return a.is_multicast() || a.is_link_local() || a.is_loopback() || a.is_unspecified() ||
+         a.is_v4_mapped();
+}
+
+Binding binding_of(const UdpIn& in) { return Binding{in.remote, in.local, in.listener}; }
+
+}  // namespace
+
+GatewayEngine::GatewayEngine(const GatewayConfig& config, RandomSource& rng)
+    : config_(config),
+      icmp_source_(config.icmp_source.value_or(config.mn_prefix.addr)),
+      states_(config.states, SipKey::random(rng)),
+      rate_(config.creation_rate, SipKey::random(rng)),
+      icmp_shape_(BucketShape::of(config.icmp_rate_per_s, config.icmp_burst)) {}
+
+bool GatewayEngine::is_home_agent(const Ipv6Addr& a) const {
+  return std::find(config_.home_agents.begin(), config_.home_agents.end(), a) !=
+         config_.home_agents.end();
+}
+
+Verdict GatewayEngine::on_udp(const UdpIn& in, std::span<std::uint8_t> datagram, Time now) {
+  states_.expire(now);
+  counters_.udp_in.add(datagram.size());
+  // §2.6 / issue #5: nothing larger than the tunnel MTU is written to the TUN device.
+  auto decoded = decode_ipv6(datagram, config_.mtu);
+  if (!decoded) return drop(decoded.error());
+  const Ipv6View& p = *decoded;
+
+  if (is_keepalive(p)) return answer_keepalive(in, datagram, p, now);
+
+  Ipv6Addr src = p.src();
+  if (bad_source(src)) return drop(Drop::kSrcInvalid);
+  if (!config_.mn_prefix.contains(src)) return drop(Drop::kSrcOutsidePrefix);
+  if (!is_home_agent(p.dst())) return drop(Drop::kDstNotHomeAgent);
+
+  Binding b = binding_of(in);
+  State* s = states_.find(src);
+  if (s) {
+    // §2.4: "there is a mismatch in IPv4-related information, the packet should be dropped
+    // and no modification to existing should occur".
+    if (s->binding != b) return drop(Drop::kBindingMismatch);
+  } else {
+    // §6.1.3: creation is rate-limited per IPv4 address, "not considering the source port".
+    if (!rate_.allow(in.remote.addr, now)) return drop(Drop::kRateLimited);
+    auto created = states_.create_temporary(src, b, now);
+    if (!created) return drop(created.error());
+    s = *created;
+    s->mtu = config_.mtu;
+  }
+  states_.on_from_mn(*s, datagram.size(), now);
+  counters_.to_home.add(datagram.size());
+  return {Action::kToTun, Drop::kCount, {}, datagram};
+}
+
+Verdict GatewayEngine::answer_keepalive(const UdpIn& in, std::span<std::uint8_t> datagram,
+                                        const Ipv6View& p, Time now) {
+  // §2.3: "It verifies an active state exists for the source address in the packet and that
+  // the IPv4 parameters match the state. ... Otherwise, it silently drops the packet."
+  State* s = states_.find(p.src());
+  if (!s) return drop(Drop::kKeepaliveNoState);
+  if (s->binding != binding_of(in)) return drop(Drop::kBindingMismatch);
+  if (s->kind != StateKind::kActive) return drop(Drop::kKeepaliveNotActive);
+  states_.on_from_mn(*s, datagram.size(), now);
+  make_keepalive_reply_in_place(datagram);
+  states_.on_to_mn(*s, datagram.size(), now);
+  counters_.keepalives.add(datagram.size());
+  return {Action::kToUdp, Drop::kCount, s->binding, datagram};
+}
+
+Verdict GatewayEngine::on_tun(std::span<const std::uint8_t> packet, Time now,
+                              std::span<std::uint8_t> scratch) {
+  states_.expire(now);
+  counters_.tun_in.add(packet.size());
+  auto decoded = decode_ipv6(packet, wire::kMaxDatagram);
+  if (!decoded) return drop(decoded.error());
+  const Ipv6View& p = *decoded;
+
+  Ipv6Addr dst = p.dst();
+  if (!config_.mn_prefix.contains(dst)) return drop(Drop::kDstOutsidePrefix);
+  State* s = states_.find(dst);
+  if (!s) return drop(Drop::kNoState);
+  if (s->kind == StateKind::kTemporary) {
+    // §3: the HA's answer activates the state. Anyone else's packet must not, or any host of
+    // the home side could keep bindings alive for sources that never reached the HA.
+    if (!is_home_agent(p.src())) return drop(Drop::kTempNotFromHomeAgent);
+    states_.activate(*s, now);
+  }
+  // Once active, packets from any home-side source go through: the ICMPv6 errors of routers
+  // between us and the HA (PMTUD at the IPv6 level, §2.6) must reach the MN.
+  if (p.size() > s->mtu) return too_big(p, *s, now, scratch);
+  states_.on_to_mn(*s, p.size(), now);
+  counters_.to_mn.add(p.size());
+  return {Action::kToUdp, Drop::kCount, s->binding, packet};
+}
+
+Verdict GatewayEngine::too_big(const Ipv6View& p, const State& s, Time now,
+                               std::span<std::uint8_t> scratch) {
+  counters_.drops.add(Drop::kTooBig);
+  if (!icmp_bucket_.allow(icmp_shape_, now)) {
+    ++counters_.icmp_rate_limited;
+    return Verdict::dropped(Drop::kTooBig);
+  }
+  std::size_t n = write_packet_too_big(scratch, icmp_source_, p, s.mtu);
+  if (n == 0) return Verdict::dropped(Drop::kTooBig);
+  counters_.too_big_sent.add(n);
+  return {Action::kToTun, Drop::kTooBig, {}, scratch.first(n)};
+}
+
+void GatewayEngine::set_mn_mtu(const Ipv6Addr& mn, std::uint32_t mtu) {
+  State* s = states_.find(mn);
+  if (s) s->mtu = std::clamp(mtu, wire::kMinIpv6Mtu, config_.mtu);
+}
+
+}  // namespace m6t::core

@@ -1,0 +1,94 @@
+// The tunnel gateway (§2.4, §3, §6.1.3): decides, for each datagram from a MN and each packet
+// from the home side, where it goes, and keeps the state table that makes those decisions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/address.h"
+#include "core/drop.h"
+#include "core/gcra.h"
+#include "core/ipv6_packet.h"
+#include "core/random.h"
+#include "core/rate_limiter.h"
+#include "core/state_table.h"
+#include "core/time.h"
+#include "core/verdict.h"
+#include "core/wire.h"
+
+namespace m6t::core {
+
+struct GatewayConfig {
+  Ipv6Prefix mn_prefix;              // §6.1.3: sources must lie inside it
+  std::vector<Ipv6Addr> home_agents;  // §6.1.3: destinations must be one of them
+  std::uint32_t mtu = wire::kDefaultMtu;
+  StateTableConfig states;
+  RateLimitConfig creation_rate;
+  // Packet Too Big messages sent toward the home side, all MNs together.
+  double icmp_rate_per_s = 100;
+  std::uint32_t icmp_burst = 20;
+  // Source of the gateway's ICMPv6 errors. Default: the MN prefix's own address (all host
+  // bits zero), which no MN ever holds since the 48 random bits are never all zero.
+  std::optional<Ipv6Addr> icmp_source;
+};
+
+// The datagram as the listening socket saw it.
+struct UdpIn {
+  Endpoint4 remote;  // the NAT's address and port
+  Endpoint4 local;   // our address and port it was sent to
+  std::uint16_t listener = 0;
+};
+
+struct GatewayCounters {
+  Flow udp_in;       // every datagram received
+  Flow tun_in;       // every packet read from the TUN device
+  Flow to_home;      // MN -> TUN
+  Flow to_mn;        // TUN -> MN
+  Flow keepalives;   // keepalives answered
+  Flow too_big_sent; // ICMPv6 Packet Too Big written toward the home side
+  std::uint64_t icmp_rate_limited = 0;
+  DropCounters drops;
+};
+
+class GatewayEngine {
+ public:
+  GatewayEngine(const GatewayConfig& config, RandomSource& rng);
+
+  // A datagram from the NAT side. `datagram` may be rewritten in place (keepalive answer).
+  Verdict on_udp(const UdpIn& in, std::span<std::uint8_t> datagram, Time now);
+  // A packet from the home side. `scratch` (kIcmpv6ErrorMaxLen bytes at least) receives a
+  // Packet Too Big when the packet exceeds the MN's path MTU.
+  Verdict on_tun(std::span<const std::uint8_t> packet, Time now, std::span<std::uint8_t> scratch);
+
+  Deadline next_deadline() const { return states_.next_deadline(); }
+  void expire(Time now) { states_.expire(now); }
+
+  // Lowers (or restores) the MTU toward one MN (§2.6); clamped to [1280, configured MTU].
+  void set_mn_mtu(const Ipv6Addr& mn, std::uint32_t mtu);
+
+  const GatewayConfig& config() const { return config_; }
+  const GatewayCounters& counters() const { return counters_; }
+  const StateTable& states() const { return states_; }
+  const RateLimiter& rate_limiter() const { return rate_; }
+
+ private:
+  bool is_home_agent(const Ipv6Addr& a) const;
+  Verdict drop(Drop d) {
+    counters_.drops.add(d);
+    return Verdict::dropped(d);
+  }
+  Verdict answer_keepalive(const UdpIn& in, std::span<std::uint8_t> datagram,
+                           const Ipv6View& p, Time now);
+  Verdict too_big(const Ipv6View& p, const State& s, Time now, std::span<std::uint8_t> scratch);
+
+  GatewayConfig config_;
+  Ipv6Addr icmp_source_;
+  StateTable states_;
+  RateLimiter rate_;
+  BucketShape icmp_shape_;
+  Gcra icmp_bucket_;
+  GatewayCounters counters_;
+};
+
+}  // namespace m6t::core

@@ -1,0 +1,95 @@
+// Building blocks of the gateway's fixed-capacity tables: an open-addressing hash index from a
+// keyed hash to a slot number, and intrusive doubly linked lists of slots. Both work on slot
+// numbers into a vector the owner allocates once, so the packet path never allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace m6t::core {
+
+inline constexpr std::uint32_t kNoSlot = 0xffffffffu;
+
+// Linear probing with backward-shift deletion (no tombstones, so lookups stay short under
+// churn). Each cell holds the top 32 bits of the hash and slot + 1; 0 is empty. The table has
+// at least twice as many cells as slots: load factor <= 0.5.
+class SlotIndex {
+ public:
+  explicit SlotIndex(std::uint32_t max_slots);
+
+  template <class Match>
+  std::optional<std::uint32_t> find(std::uint64_t hash, Match&& match) const {
+    std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
+    for (std::size_t pos = tag & mask_;; pos = (pos + 1) & mask_) {
+      std::uint64_t cell = cells_[pos];
+      if (cell == 0) return std::nullopt;
+      if (static_cast<std::uint32_t>(cell >> 32) == tag) {
+        auto slot = static_cast<std::uint32_t>(cell) - 1;
+        if (match(slot)) return slot;
+      }
+    }
+  }
+  void insert(std::uint64_t hash, std::uint32_t slot);
+  void erase(std::uint64_t hash, std::uint32_t slot);
+  std::size_t memory_bytes() const { return cells_.size() * sizeof(std::uint64_t); }
+
+ private:
+  std::vector<std::uint64_t> cells_;
+  std::size_t mask_;
+};
+
+struct Links {
+  std::uint32_t prev = kNoSlot;
+  std::uint32_t next = kNoSlot;
+};
+
+// A FIFO of slots threaded through `Entry::*Member`. Pushing at the back with a monotonic
+// time keeps the list sorted by that time, which is what makes expiry O(1).
+template <class Entry, Links Entry::*Member>
+class SlotList {
+ public:
+  std::uint32_t front() const { return head_; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  void push_back(std::vector<Entry>& v, std::uint32_t i) {
+    Links& l = v[i].*Member;
+    l.prev = tail_;
+    l.next = kNoSlot;
+    if (tail_ != kNoSlot)
+      (v[tail_].*Member).next = i;
+    else
+      head_ = i;
+    tail_ = i;
+    ++size_;
+  }
+
+  void remove(std::vector<Entry>& v, std::uint32_t i) {
+    Links& l = v[i].*Member;
+    if (l.prev != kNoSlot)
+      (v[l.prev].*Member).next = l.next;
+    else
+      head_ = l.next;
+    if (l.next != kNoSlot)
+      (v[l.next].*Member).prev = l.prev;
+    else
+      tail_ = l.prev;
+    l = Links{};
+    --size_;
+  }
+
+  void move_to_back(std::vector<Entry>& v, std::uint32_t i) {
+    if (tail_ == i) return;
+    remove(v, i);
+    push_back(v, i);
+  }
+
+ private:
+  std::uint32_t head_ = kNoSlot;
+  std::uint32_t tail_ = kNoSlot;
+  std::size_t size_ = 0;
+};
+
+}  // namespace m6t::core

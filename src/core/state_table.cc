@@ -1,0 +1,109 @@
+#include "core/state_table.h"
+
+#include <algorithm>
+
+namespace m6t::core {
+
+std::string_view to_string(StateKind k) {
+  return k == StateKind::kTemporary ? "temporary" : "active";
+}
+
+StateTable::StateTable(const StateTableConfig& config, const SipKey& key)
+    : config_(config), key_(key), index_(std::max<std::uint32_t>(config.max_states, 1)) {
+  config_.max_states = std::max<std::uint32_t>(config_.max_states, 1);
+  config_.max_temp_states =
+      std::clamp<std::uint32_t>(config_.max_temp_states, 1, config_.max_states);
+  states_.reserve(config_.max_states);
+  free_.reserve(config_.max_states);
+}
+
+State* StateTable::find(const Ipv6Addr& mn) {
+  auto slot = index_.find(hash(mn), [&](std::uint32_t s) { return states_[s].mn == mn; });
+  return slot ? &states_[*slot] : nullptr;
+}
+
+const State* StateTable::find(const Ipv6Addr& mn) const {
+  return const_cast<StateTable*>(this)->find(mn);
+}
+
+void StateTable::remove(std::uint32_t slot, List& from) {
+  index_.erase(hash(states_[slot].mn), slot);
+  from.remove(states_, slot);
+  free_.push_back(slot);
+}
+
+Result<State*> StateTable::create_temporary(const Ipv6Addr& mn, const Binding& binding,
+                                            Time now) {
+  if (temp_.size() >= config_.max_temp_states || size() >= config_.max_states) {
+    if (temp_.empty()) return Drop::kStateTableFull;
+    remove(temp_.front(), temp_);
+    ++stats_.evicted_temporary;
+  }
+  std::uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(states_.size());
+    states_.emplace_back();
+  }
+  State& s = states_[slot];
+  s = State{};
+  s.mn = mn;
+  s.binding = binding;
+  s.kind = StateKind::kTemporary;
+  s.created = s.refreshed = now;
+  index_.insert(hash(mn), slot);
+  temp_.push_back(states_, slot);
+  ++stats_.created;
+  return &s;
+}
+
+void StateTable::activate(State& s, Time now) {
+  if (s.kind == StateKind::kActive) return;
+  std::uint32_t slot = slot_of(s);
+  temp_.remove(states_, slot);
+  s.kind = StateKind::kActive;
+  s.refreshed = now;
+  active_.push_back(states_, slot);
+  ++stats_.activated;
+}
+
+void StateTable::on_from_mn(State& s, std::size_t len, Time now) {
+  s.from_mn.add(len);
+  s.last_from_mn = now;
+  if (s.kind == StateKind::kActive) {
+    s.refreshed = now;
+    active_.move_to_back(states_, slot_of(s));
+  }
+}
+
+void StateTable::on_to_mn(State& s, std::size_t len, Time now) {
+  s.to_mn.add(len);
+  s.last_to_mn = now;
+}
+
+Time StateTable::deadline_of(const State& s) const {
+  return s.kind == StateKind::kTemporary ? s.created + config_.temp_lifetime
+                                         : s.refreshed + config_.active_lifetime;
+}
+
+Deadline StateTable::next_deadline() const {
+  Deadline d;
+  if (!temp_.empty()) d = earliest(d, deadline_of(states_[temp_.front()]));
+  if (!active_.empty()) d = earliest(d, deadline_of(states_[active_.front()]));
+  return d;
+}
+
+void StateTable::expire(Time now) {
+  while (!temp_.empty() && deadline_of(states_[temp_.front()]) <= now) {
+    remove(temp_.front(), temp_);
+    ++stats_.expired_temporary;
+  }
+  while (!active_.empty() && deadline_of(states_[active_.front()]) <= now) {
+    remove(active_.front(), active_);
+    ++stats_.expired_active;
+  }
+}
+
+}  // namespace m6t::core

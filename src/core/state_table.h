@@ -1,0 +1,123 @@
+// The gateway's states (§2.4): one per MN tunnel address, binding it to the NAT's IPv4
+// address and UDP port and to the local address and port the MN reached us on.
+//
+// Memory: sizeof(State) plus two 8-byte index cells per state (load factor 1/2), plus a
+// 4-byte free-list entry: bytes_per_state() gives the exact figure for this build.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/address.h"
+#include "core/drop.h"
+#include "core/result.h"
+#include "core/siphash.h"
+#include "core/slot_index.h"
+#include "core/time.h"
+#include "core/wire.h"
+
+namespace m6t::core {
+
+enum class StateKind : std::uint8_t { kTemporary, kActive };
+std::string_view to_string(StateKind k);
+
+// Where the MN's datagrams come from and arrive at. §2.4: "address-related information ... in
+// states (active or temporary) are never updated". The local side belongs to the binding too:
+// a NAT only lets answers through from the address and port the MN sent to.
+struct Binding {
+  Endpoint4 remote;            // the NAT's public address and port
+  Endpoint4 local;             // our address and port the MN sent to
+  std::uint16_t listener = 0;  // which listening socket of the daemon received it
+  bool operator==(const Binding&) const = default;
+};
+
+struct State {
+  Ipv6Addr mn;
+  Binding binding;
+  StateKind kind = StateKind::kTemporary;
+  std::uint32_t mtu = wire::kDefaultMtu;  // toward this MN
+  Time created{};
+  Time refreshed{};  // activation, then every packet from the MN: the active lifetime's start
+  Time last_from_mn{};
+  Time last_to_mn{};
+  Flow from_mn;
+  Flow to_mn;
+  Links links;  // in the temporary or the active list
+};
+
+struct StateTableConfig {
+  Duration temp_lifetime = wire::kDefaultTempLifetime;
+  Duration active_lifetime = wire::kDefaultActiveLifetime;
+  std::uint32_t max_states = 262144;
+  std::uint32_t max_temp_states = 65536;
+};
+
+struct StateStats {
+  std::uint64_t created = 0;
+  std::uint64_t activated = 0;
+  std::uint64_t expired_temporary = 0;
+  std::uint64_t expired_active = 0;
+  std::uint64_t evicted_temporary = 0;
+};
+
+class StateTable {
+ public:
+  StateTable(const StateTableConfig& config, const SipKey& key);
+
+  State* find(const Ipv6Addr& mn);
+  const State* find(const Ipv6Addr& mn) const;
+
+  // A new temporary state (§2.4). When the temporary cap, or the total cap, is reached, the
+  // oldest temporary state is evicted to make room: under a flood of first packets this keeps
+  // every new state alive for as long as the flood takes to fill the table again, which is
+  // what a legitimate MN needs for its HA to answer (§6.1.3). Active states are never
+  // evicted; when all states are active and the table is full, creation fails.
+  Result<State*> create_temporary(const Ipv6Addr& mn, const Binding& binding, Time now);
+  // §3: a temporary state "is marked active". The active lifetime starts now.
+  void activate(State& s, Time now);
+  // A packet from the MN. §2.4: the active lifetime "is extended each time traffic is
+  // exchanged with the MN"; only the MN's own packets count (they alone keep its NAT mapping
+  // open). A temporary state's short lifetime is never extended.
+  void on_from_mn(State& s, std::size_t len, Time now);
+  void on_to_mn(State& s, std::size_t len, Time now);
+
+  Deadline next_deadline() const;
+  Time deadline_of(const State& s) const;
+  void expire(Time now);
+
+  std::size_t size() const { return temp_.size() + active_.size(); }
+  std::size_t temporary_count() const { return temp_.size(); }
+  std::size_t active_count() const { return active_.size(); }
+  const StateStats& stats() const { return stats_; }
+  const StateTableConfig& config() const { return config_; }
+  static constexpr std::size_t bytes_per_state() {
+    return sizeof(State) + 2 * sizeof(std::uint64_t) + sizeof(std::uint32_t);
+  }
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto* list : {&temp_, &active_})
+      for (std::uint32_t i = list->front(); i != kNoSlot; i = states_[i].links.next)
+        f(states_[i]);
+  }
+
+ private:
+  using List = SlotList<State, &State::links>;
+  std::uint64_t hash(const Ipv6Addr& a) const { return siphash24(key_, a.b); }
+  std::uint32_t slot_of(const State& s) const {
+    return static_cast<std::uint32_t>(&s - states_.data());
+  }
+  void remove(std::uint32_t slot, List& from);
+
+  StateTableConfig config_;
+  SipKey key_;
+  std::vector<State> states_;
+  std::vector<std::uint32_t> free_;
+  SlotIndex index_;
+  List temp_;    // sorted by creation time
+  List active_;  // sorted by last refresh
+  StateStats stats_;
+};
+
+}  // namespace m6t::core

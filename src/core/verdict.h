@@ -1,0 +1,39 @@
+// What an engine decides for one packet. The daemon carries it out; the engine never does I/O.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/drop.h"
+#include "core/state_table.h"
+
+namespace m6t::core {
+
+enum class Action : std::uint8_t {
+  kDrop,     // count `drop` and forget the packet
+  kToTun,    // write `packet` to the TUN device
+  kToUdp,    // send `packet` as a datagram along `to` (from to.local to to.remote)
+  kConsumed  // handled inside the engine (a keepalive answer on the client)
+};
+
+constexpr std::string_view to_string(Action a) {
+  switch (a) {
+    case Action::kDrop: return "drop";
+    case Action::kToTun: return "to_tun";
+    case Action::kToUdp: return "to_udp";
+    case Action::kConsumed: return "consumed";
+  }
+  return "?";
+}
+
+struct Verdict {
+  Action action = Action::kDrop;
+  Drop drop = Drop::kCount;  // the reason, when action is kDrop
+  Binding to;                // when kToUdp
+  std::span<const std::uint8_t> packet;
+
+  static Verdict dropped(Drop d) { return {Action::kDrop, d, {}, {}}; }
+};
+
+}  // namespace m6t::core

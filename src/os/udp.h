@@ -1,0 +1,87 @@
+// Non-blocking, batched UDP/IPv4 sockets (recvmmsg/sendmmsg).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "os/packet_buffer.h"
+#include "os/result.h"
+
+namespace m6t::os {
+
+struct UdpOptions {
+  core::Endpoint4 bind;                   // 0.0.0.0 = wildcard; port 0 = ephemeral
+  std::optional<core::Endpoint4> connect;  // client: only this peer, send() without address
+  std::string device;                      // SO_BINDTODEVICE when not empty (§2.5 uplinks)
+  // false: §2.6 "SHOULD NOT set the DF bit" -> IP_PMTUDISC_DONT.
+  // true (path-MTU mode, issue #5): IP_PMTUDISC_PROBE (DF set, the kernel's own PMTU cache
+  // ignored: the engines keep their own per-path value) and IP_RECVERR to learn from ICMP.
+  bool pmtu_discovery = false;
+  int rcvbuf = 4 << 20;  // SO_RCVBUF (best effort; SO_RCVBUFFORCE tried first as root)
+  int sndbuf = 4 << 20;
+};
+
+// A datagram to send: from `local.addr` (IP_PKTINFO, when the socket is bound to the
+// wildcard address and local.addr is not 0.0.0.0) to `remote` (ignored when connected).
+struct SendItem {
+  std::span<const std::uint8_t> data;
+  core::Endpoint4 remote;
+  core::Endpoint4 local;
+};
+
+// An ICMP error the kernel queued for this socket (IP_RECVERR), e.g. fragmentation needed.
+struct IcmpError {
+  core::Endpoint4 remote;    // the datagram's destination
+  std::uint8_t type = 0;     // ICMP type/code (3/4: fragmentation needed)
+  std::uint8_t code = 0;
+  std::uint32_t info = 0;    // next-hop MTU for fragmentation needed
+  int err = 0;               // errno equivalent (EMSGSIZE, ECONNREFUSED, ...)
+};
+
+class UdpSocket {
+ public:
+  virtual ~UdpSocket() = default;
+  virtual int fd() const = 0;
+  virtual core::Endpoint4 local_endpoint() const = 0;  // as bound (port resolved)
+  // Fills slots with received datagrams (remote, local from IP_PKTINFO, len, truncated).
+  virtual std::size_t recv_batch(std::span<PacketSlot> slots) = 0;
+  // Sends as many as the kernel takes; returns how many were sent (rest dropped by caller).
+  virtual std::size_t send_batch(std::span<const SendItem> items) = 0;
+  // Drains the error queue (IP_RECVERR); empty when none is pending.
+  virtual std::vector<IcmpError> read_errors() = 0;
+};
+
+OsResult<std::unique_ptr<UdpSocket>> open_udp(const UdpOptions& options);
+
+// In-memory socket for tests.
+class FakeUdp final : public UdpSocket {
+ public:
+  explicit FakeUdp(core::Endpoint4 local) : local_(local) {}
+  int fd() const override { return -1; }
+  core::Endpoint4 local_endpoint() const override { return local_; }
+  std::size_t recv_batch(std::span<PacketSlot> slots) override;
+  std::size_t send_batch(std::span<const SendItem> items) override;
+  std::vector<IcmpError> read_errors() override;
+
+  struct Sent {
+    std::vector<std::uint8_t> data;
+    core::Endpoint4 remote;
+    core::Endpoint4 local;
+  };
+  void inject(std::vector<std::uint8_t> data, core::Endpoint4 remote);
+  void inject_error(IcmpError e) { errors_.push_back(e); }
+  std::vector<Sent> sent;
+
+ private:
+  core::Endpoint4 local_;
+  std::deque<Sent> inbound_;
+  std::vector<IcmpError> errors_;
+};
+
+}  // namespace m6t::os

@@ -59,7 +59,9 @@ std::string Ipv6Addr::to_string() const {
   return buf;
 }
 
-bool Ipv6Addr::is_unspecified() const { return *this == Ipv6Addr{}; }
+bool Ipv6Addr::is_unspecified() const {
+  return *this == Ipv6Addr{};
+}
 
 bool Ipv6Addr::is_loopback() const {
   Ipv6Addr one;
@@ -100,7 +102,9 @@ std::optional<Endpoint4> Endpoint4::parse(std::string_view text) {
   return Endpoint4{*addr, static_cast<std::uint16_t>(*port)};
 }
 
-std::string Endpoint4::to_string() const { return addr.to_string() + ":" + std::to_string(port); }
+std::string Endpoint4::to_string() const {
+  return addr.to_string() + ":" + std::to_string(port);
+}
 
 std::string_view prefix_parse_error(std::string_view text) {
   auto slash = text.find('/');
@@ -120,7 +124,9 @@ std::optional<Ipv6Prefix> Ipv6Prefix::parse(std::string_view text) {
                     *parse_uint(text.substr(slash + 1), 128)};
 }
 
-std::string Ipv6Prefix::to_string() const { return addr.to_string() + "/" + std::to_string(len); }
+std::string Ipv6Prefix::to_string() const {
+  return addr.to_string() + "/" + std::to_string(len);
+}
 
 bool Ipv6Prefix::contains(const Ipv6Addr& a) const {
   unsigned full = len / 8;
@@ -159,13 +165,15 @@ std::uint64_t draw_random48(RandomSource& rng) {
 
 Ipv6Addr make_tunnel_address(const Ipv6Prefix& p80, std::uint64_t random48) {
   Ipv6Addr a = p80.addr;
-  for (int i = 0; i < 6; ++i) a.b[15 - i] = static_cast<std::uint8_t>(random48 >> (8 * i));
+  for (int i = 0; i < 6; ++i)
+    a.b[15 - i] = static_cast<std::uint8_t>(random48 >> (8 * i));
   return a;
 }
 
 std::uint64_t random48_of(const Ipv6Addr& a) {
   std::uint64_t v = 0;
-  for (int i = 10; i < 16; ++i) v = (v << 8) | a.b[i];
+  for (int i = 10; i < 16; ++i)
+    v = (v << 8) | a.b[i];
   return v;
 }
 

@@ -8,43 +8,62 @@ namespace m6t::core {
 
 std::string_view to_string(ClientState s) {
   switch (s) {
-    case ClientState::kNoUplink: return "no_uplink";
-    case ClientState::kProbing: return "probing";
-    case ClientState::kUp: return "up";
-    case ClientState::kBackoff: return "backoff";
+    case ClientState::kNoUplink:
+      return "no_uplink";
+    case ClientState::kProbing:
+      return "probing";
+    case ClientState::kUp:
+      return "up";
+    case ClientState::kBackoff:
+      return "backoff";
   }
   return "?";
 }
 
 std::string_view to_string(Liveness l) {
   switch (l) {
-    case Liveness::kUnknown: return "unknown";
-    case Liveness::kAlive: return "alive";
-    case Liveness::kSuspect: return "suspect";
-    case Liveness::kDead: return "dead";
+    case Liveness::kUnknown:
+      return "unknown";
+    case Liveness::kAlive:
+      return "alive";
+    case Liveness::kSuspect:
+      return "suspect";
+    case Liveness::kDead:
+      return "dead";
   }
   return "?";
 }
 
 std::string_view to_string(AttachReason r) {
   switch (r) {
-    case AttachReason::kUplinkUp: return "uplink_up";
-    case AttachReason::kUplinkChanged: return "uplink_changed";
-    case AttachReason::kUplinkLost: return "uplink_lost";
-    case AttachReason::kResume: return "resume";
-    case AttachReason::kGatewayUnreachable: return "gateway_unreachable";
-    case AttachReason::kGatewayLost: return "gateway_lost";
-    case AttachReason::kRetry: return "retry";
-    case AttachReason::kShutdown: return "shutdown";
+    case AttachReason::kUplinkUp:
+      return "uplink_up";
+    case AttachReason::kUplinkChanged:
+      return "uplink_changed";
+    case AttachReason::kUplinkLost:
+      return "uplink_lost";
+    case AttachReason::kResume:
+      return "resume";
+    case AttachReason::kGatewayUnreachable:
+      return "gateway_unreachable";
+    case AttachReason::kGatewayLost:
+      return "gateway_lost";
+    case AttachReason::kRetry:
+      return "retry";
+    case AttachReason::kShutdown:
+      return "shutdown";
   }
   return "?";
 }
 
 std::string_view to_string(Change c) {
   switch (c) {
-    case Change::kUp: return "up";
-    case Change::kDown: return "down";
-    case Change::kChanged: return "changed";
+    case Change::kUp:
+      return "up";
+    case Change::kDown:
+      return "down";
+    case Change::kChanged:
+      return "changed";
   }
   return "?";
 }
@@ -72,9 +91,12 @@ std::optional<Time> ClientEngine::backoff_until() const {
 Liveness ClientEngine::liveness() const {
   switch (state_) {
     case ClientState::kNoUplink:
-    case ClientState::kProbing: return Liveness::kUnknown;
-    case ClientState::kBackoff: return Liveness::kDead;
-    case ClientState::kUp: return unanswered_ == 0 ? Liveness::kAlive : Liveness::kSuspect;
+    case ClientState::kProbing:
+      return Liveness::kUnknown;
+    case ClientState::kBackoff:
+      return Liveness::kDead;
+    case ClientState::kUp:
+      return unanswered_ == 0 ? Liveness::kAlive : Liveness::kSuspect;
   }
   return Liveness::kUnknown;
 }
@@ -89,7 +111,8 @@ std::optional<ClientEvent> ClientEngine::next_event() {
 void ClientEngine::record(const ClientEvent& e) {
   events_.push_back(e);
   history_.push_back(e);
-  while (history_.size() > config_.history_len) history_.pop_front();
+  while (history_.size() > config_.history_len)
+    history_.pop_front();
 }
 
 std::uint64_t ClientEngine::draw_unclaimed() {
@@ -200,12 +223,17 @@ Deadline ClientEngine::next_deadline() const {
   Deadline d;
   if (pending_uplink_) d = pending_since_ + config_.debounce;
   switch (state_) {
-    case ClientState::kNoUplink: break;
-    case ClientState::kBackoff: d = earliest(d, backoff_until_); break;
+    case ClientState::kNoUplink:
+      break;
+    case ClientState::kBackoff:
+      d = earliest(d, backoff_until_);
+      break;
     case ClientState::kProbing:
       if (awaiting_since_) d = earliest(d, *awaiting_since_ + config_.first_answer_timeout);
       break;
-    case ClientState::kUp: d = earliest(d, keepalive_due()); break;
+    case ClientState::kUp:
+      d = earliest(d, keepalive_due());
+      break;
   }
   return d;
 }
@@ -227,7 +255,8 @@ bool ClientEngine::expire(Time now) {
     }
   }
   switch (state_) {
-    case ClientState::kNoUplink: break;
+    case ClientState::kNoUplink:
+      break;
     case ClientState::kBackoff:
       if (now >= backoff_until_) attach(AttachReason::kRetry, 0, now);
       break;
@@ -286,8 +315,8 @@ Verdict ClientEngine::on_udp(const Endpoint4& from, std::span<const std::uint8_t
   // A link-local or multicast source would make the host take the tunnel for a link and
   // accept, say, Router Advertisements from whoever can spoof the gateway's address.
   Ipv6Addr src = p.src();
-  if (!keepalive_answer && (src.is_link_local() || src.is_multicast() || src.is_unspecified() ||
-                            src.is_loopback()))
+  if (!keepalive_answer &&
+      (src.is_link_local() || src.is_multicast() || src.is_unspecified() || src.is_loopback()))
     return drop(Drop::kSrcInvalid);
 
   // Anything from the gateway for our address proves it holds our state (§2.3).

@@ -35,12 +35,17 @@ constexpr std::array<Name, kDropCount> kNames = {{
 
 }  // namespace
 
-std::string_view to_string(Drop d) { return kNames[static_cast<std::size_t>(d)].id; }
-std::string_view describe(Drop d) { return kNames[static_cast<std::size_t>(d)].text; }
+std::string_view to_string(Drop d) {
+  return kNames[static_cast<std::size_t>(d)].id;
+}
+std::string_view describe(Drop d) {
+  return kNames[static_cast<std::size_t>(d)].text;
+}
 
 std::uint64_t DropCounters::total() const {
   std::uint64_t t = 0;
-  for (auto c : counts_) t += c;
+  for (auto c : counts_)
+    t += c;
   return t;
 }
 

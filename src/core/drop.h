@@ -16,25 +16,25 @@ enum class Drop : std::uint8_t {
   kLengthMismatch,  // 40 + payload length differs from the datagram length
   kOversized,       // larger than the tunnel MTU
   // Gateway, from the NAT side (§6.1.3 sanity checks, §2.4 bindings, §2.3 keepalives).
-  kSrcInvalid,           // source multicast, link-local, loopback, unspecified or v4-mapped
-  kSrcOutsidePrefix,     // source not inside the configured MN prefix
-  kDstNotHomeAgent,      // destination is not a configured home agent (nor a keepalive)
-  kBindingMismatch,      // a state exists for the source with other IPv4 address/port (§2.4)
-  kKeepaliveNoState,     // keepalive for an address without state (§2.3: silent drop)
-  kKeepaliveNotActive,   // keepalive for a state still temporary (§2.3: active only)
-  kRateLimited,          // state creation over the per-IPv4-address rate (§6.1.3)
-  kStateTableFull,       // state cap reached and nothing could be evicted
+  kSrcInvalid,          // source multicast, link-local, loopback, unspecified or v4-mapped
+  kSrcOutsidePrefix,    // source not inside the configured MN prefix
+  kDstNotHomeAgent,     // destination is not a configured home agent (nor a keepalive)
+  kBindingMismatch,     // a state exists for the source with other IPv4 address/port (§2.4)
+  kKeepaliveNoState,    // keepalive for an address without state (§2.3: silent drop)
+  kKeepaliveNotActive,  // keepalive for a state still temporary (§2.3: active only)
+  kRateLimited,         // state creation over the per-IPv4-address rate (§6.1.3)
+  kStateTableFull,      // state cap reached and nothing could be evicted
   // Gateway, from the home side (§3, §6.1.3).
-  kDstOutsidePrefix,     // routed into the tunnel but not inside the MN prefix
-  kNoState,              // no temporary or active state for the destination
-  kTempNotFromHomeAgent, // would activate a temporary state but source is not a home agent
-  kTooBig,               // larger than the path MTU of that MN (answered by Packet Too Big)
+  kDstOutsidePrefix,      // routed into the tunnel but not inside the MN prefix
+  kNoState,               // no temporary or active state for the destination
+  kTempNotFromHomeAgent,  // would activate a temporary state but source is not a home agent
+  kTooBig,                // larger than the path MTU of that MN (answered by Packet Too Big)
   // Client.
-  kNotAttached,           // no IPv4 attachment, hence no tunnel address
-  kNotFromGateway,        // datagram from an endpoint other than the gateway in use
-  kDstNotTunnelAddress,   // from the gateway, but not for our tunnel address
-  kSrcNotTunnelAddress,   // from the host, but not from our tunnel address
-  kDstInvalid,            // from the host, to a multicast or link-local destination
+  kNotAttached,          // no IPv4 attachment, hence no tunnel address
+  kNotFromGateway,       // datagram from an endpoint other than the gateway in use
+  kDstNotTunnelAddress,  // from the gateway, but not for our tunnel address
+  kSrcNotTunnelAddress,  // from the host, but not from our tunnel address
+  kDstInvalid,           // from the host, to a multicast or link-local destination
   kCount
 };
 

@@ -14,7 +14,9 @@ bool bad_source(const Ipv6Addr& a) {
          a.is_v4_mapped();
 }
 
-Binding binding_of(const UdpIn& in) { return Binding{in.remote, in.local, in.listener}; }
+Binding binding_of(const UdpIn& in) {
+  return Binding{in.remote, in.local, in.listener};
+}
 
 }  // namespace
 

@@ -20,7 +20,7 @@
 namespace m6t::core {
 
 struct GatewayConfig {
-  Ipv6Prefix mn_prefix;              // §6.1.3: sources must lie inside it
+  Ipv6Prefix mn_prefix;               // §6.1.3: sources must lie inside it
   std::vector<Ipv6Addr> home_agents;  // §6.1.3: destinations must be one of them
   std::uint32_t mtu = wire::kDefaultMtu;
   StateTableConfig states;
@@ -41,12 +41,12 @@ struct UdpIn {
 };
 
 struct GatewayCounters {
-  Flow udp_in;       // every datagram received
-  Flow tun_in;       // every packet read from the TUN device
-  Flow to_home;      // MN -> TUN
-  Flow to_mn;        // TUN -> MN
-  Flow keepalives;   // keepalives answered
-  Flow too_big_sent; // ICMPv6 Packet Too Big written toward the home side
+  Flow udp_in;        // every datagram received
+  Flow tun_in;        // every packet read from the TUN device
+  Flow to_home;       // MN -> TUN
+  Flow to_mn;         // TUN -> MN
+  Flow keepalives;    // keepalives answered
+  Flow too_big_sent;  // ICMPv6 Packet Too Big written toward the home side
   std::uint64_t icmp_rate_limited = 0;
   DropCounters drops;
 };
@@ -78,8 +78,8 @@ class GatewayEngine {
     counters_.drops.add(d);
     return Verdict::dropped(d);
   }
-  Verdict answer_keepalive(const UdpIn& in, std::span<std::uint8_t> datagram,
-                           const Ipv6View& p, Time now);
+  Verdict answer_keepalive(const UdpIn& in, std::span<std::uint8_t> datagram, const Ipv6View& p,
+                           Time now);
   Verdict too_big(const Ipv6View& p, const State& s, Time now, std::span<std::uint8_t> scratch);
 
   GatewayConfig config_;

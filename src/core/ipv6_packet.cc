@@ -22,8 +22,8 @@ bool Ipv6View::dst_is(const Ipv6Addr& a) const {
 Result<Ipv6View> decode_ipv6(std::span<const std::uint8_t> pkt, std::size_t max_len) {
   if (pkt.size() < kIpv6HeaderLen) return Drop::kTruncated;
   if ((pkt[kIpv6VersionOffset] >> 4) != kIpv6Version) return Drop::kBadVersion;
-  std::size_t payload = (std::size_t{pkt[kIpv6PayloadLenOffset]} << 8) |
-                        pkt[kIpv6PayloadLenOffset + 1];
+  std::size_t payload =
+      (std::size_t{pkt[kIpv6PayloadLenOffset]} << 8) | pkt[kIpv6PayloadLenOffset + 1];
   if (kIpv6HeaderLen + payload != pkt.size()) return Drop::kLengthMismatch;
   if (pkt.size() > max_len) return Drop::kOversized;
   return Ipv6View(pkt);
@@ -31,7 +31,9 @@ Result<Ipv6View> decode_ipv6(std::span<const std::uint8_t> pkt, std::size_t max_
 
 namespace {
 
-Ipv6Addr keepalive_addr() { return Ipv6Addr::from_bytes(std::span(kKeepaliveDst)); }
+Ipv6Addr keepalive_addr() {
+  return Ipv6Addr::from_bytes(std::span(kKeepaliveDst));
+}
 
 void write_header(std::span<std::uint8_t> out, std::size_t payload, std::uint8_t next_header,
                   std::uint8_t hop_limit, const Ipv6Addr& src, const Ipv6Addr& dst) {
@@ -47,7 +49,8 @@ void write_header(std::span<std::uint8_t> out, std::size_t payload, std::uint8_t
 
 std::uint32_t sum16(std::span<const std::uint8_t> data, std::uint32_t acc) {
   std::size_t i = 0;
-  for (; i + 1 < data.size(); i += 2) acc += (std::uint32_t{data[i]} << 8) | data[i + 1];
+  for (; i + 1 < data.size(); i += 2)
+    acc += (std::uint32_t{data[i]} << 8) | data[i + 1];
   if (i < data.size()) acc += std::uint32_t{data[i]} << 8;
   return acc;
 }
@@ -55,13 +58,11 @@ std::uint32_t sum16(std::span<const std::uint8_t> data, std::uint32_t acc) {
 }  // namespace
 
 bool is_keepalive(const Ipv6View& p) {
-  return p.next_header() == kNextHeaderNone && p.payload_len() == 0 &&
-         p.dst_is(keepalive_addr());
+  return p.next_header() == kNextHeaderNone && p.payload_len() == 0 && p.dst_is(keepalive_addr());
 }
 
 bool is_keepalive_reply(const Ipv6View& p) {
-  return p.next_header() == kNextHeaderNone && p.payload_len() == 0 &&
-         p.src_is(keepalive_addr());
+  return p.next_header() == kNextHeaderNone && p.payload_len() == 0 && p.src_is(keepalive_addr());
 }
 
 std::size_t write_keepalive(std::span<std::uint8_t> out, const Ipv6Addr& src) {
@@ -85,7 +86,8 @@ std::uint16_t icmpv6_checksum(const Ipv6Addr& src, const Ipv6Addr& dst,
   acc += (len >> 16) + (len & 0xffff);
   acc += kNextHeaderIcmpv6;
   acc = sum16(message, acc);
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  while (acc >> 16)
+    acc = (acc & 0xffff) + (acc >> 16);
   return static_cast<std::uint16_t>(~acc);
 }
 
@@ -99,8 +101,8 @@ std::size_t write_packet_too_big(std::span<std::uint8_t> out, const Ipv6Addr& sr
       offending.bytes()[kIpv6HeaderLen] < 128)
     return 0;
   if (out.size() < kIcmpv6ErrorMaxLen) return 0;
-  std::size_t quoted = std::min(offending.size(), kIcmpv6ErrorMaxLen - kIpv6HeaderLen -
-                                                      kIcmpv6HeaderLen);
+  std::size_t quoted =
+      std::min(offending.size(), kIcmpv6ErrorMaxLen - kIpv6HeaderLen - kIcmpv6HeaderLen);
   std::size_t message_len = kIcmpv6HeaderLen + quoted;
   write_header(out, message_len, kNextHeaderIcmpv6, 64, src, to);
   auto msg = out.subspan(kIpv6HeaderLen, message_len);

@@ -16,7 +16,8 @@ class RandomSource {
     std::uint8_t b[8];
     fill(b);
     std::uint64_t v = 0;
-    for (std::uint8_t x : b) v = (v << 8) | x;
+    for (std::uint8_t x : b)
+      v = (v << 8) | x;
     return v;
   }
 };

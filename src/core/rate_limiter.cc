@@ -26,7 +26,8 @@ void RateLimiter::forget(std::uint32_t slot) {
 
 bool RateLimiter::allow(Ipv4Addr addr, Time now) {
   // Addresses unseen for a whole refill period have full buckets: forget them.
-  while (!lru_.empty() && entries_[lru_.front()].seen + shape_.refill() <= now) forget(lru_.front());
+  while (!lru_.empty() && entries_[lru_.front()].seen + shape_.refill() <= now)
+    forget(lru_.front());
 
   std::uint64_t h = hash(addr);
   auto found = index_.find(h, [&](std::uint32_t s) { return entries_[s].addr == addr; });

@@ -4,7 +4,9 @@ namespace m6t::core {
 
 namespace {
 
-constexpr std::uint64_t rotl(std::uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+constexpr std::uint64_t rotl(std::uint64_t x, int b) {
+  return (x << b) | (x >> (64 - b));
+}
 
 struct State {
   std::uint64_t v0, v1, v2, v3;
@@ -34,7 +36,8 @@ struct State {
 
 std::uint64_t load_le(const std::uint8_t* p, std::size_t n) {
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{p[i]} << (8 * i);
+  for (std::size_t i = 0; i < n; ++i)
+    v |= std::uint64_t{p[i]} << (8 * i);
   return v;
 }
 
@@ -44,12 +47,14 @@ std::uint64_t siphash24(const SipKey& key, std::span<const std::uint8_t> data) {
   State s{key.k0 ^ 0x736f6d6570736575ULL, key.k1 ^ 0x646f72616e646f6dULL,
           key.k0 ^ 0x6c7967656e657261ULL, key.k1 ^ 0x7465646279746573ULL};
   std::size_t full = data.size() / 8 * 8;
-  for (std::size_t i = 0; i < full; i += 8) s.absorb(load_le(data.data() + i, 8));
-  std::uint64_t last = (std::uint64_t{data.size()} << 56) |
-                       load_le(data.data() + full, data.size() - full);
+  for (std::size_t i = 0; i < full; i += 8)
+    s.absorb(load_le(data.data() + i, 8));
+  std::uint64_t last =
+      (std::uint64_t{data.size()} << 56) | load_le(data.data() + full, data.size() - full);
   s.absorb(last);
   s.v2 ^= 0xff;
-  for (int i = 0; i < 4; ++i) s.round();
+  for (int i = 0; i < 4; ++i)
+    s.round();
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 

@@ -11,7 +11,8 @@ SlotIndex::SlotIndex(std::uint32_t max_slots)
 void SlotIndex::insert(std::uint64_t hash, std::uint32_t slot) {
   std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
   std::size_t pos = tag & mask_;
-  while (cells_[pos] != 0) pos = (pos + 1) & mask_;
+  while (cells_[pos] != 0)
+    pos = (pos + 1) & mask_;
   cells_[pos] = (std::uint64_t{tag} << 32) | (std::uint64_t{slot} + 1);
 }
 

@@ -32,8 +32,7 @@ void StateTable::remove(std::uint32_t slot, List& from) {
   free_.push_back(slot);
 }
 
-Result<State*> StateTable::create_temporary(const Ipv6Addr& mn, const Binding& binding,
-                                            Time now) {
+Result<State*> StateTable::create_temporary(const Ipv6Addr& mn, const Binding& binding, Time now) {
   if (temp_.size() >= config_.max_temp_states || size() >= config_.max_states) {
     if (temp_.empty()) return Drop::kStateTableFull;
     remove(temp_.front(), temp_);

@@ -19,10 +19,14 @@ enum class Action : std::uint8_t {
 
 constexpr std::string_view to_string(Action a) {
   switch (a) {
-    case Action::kDrop: return "drop";
-    case Action::kToTun: return "to_tun";
-    case Action::kToUdp: return "to_udp";
-    case Action::kConsumed: return "consumed";
+    case Action::kDrop:
+      return "drop";
+    case Action::kToTun:
+      return "to_tun";
+    case Action::kToUdp:
+      return "to_udp";
+    case Action::kConsumed:
+      return "consumed";
   }
   return "?";
 }

@@ -1,0 +1,385 @@
+#include "core/gateway_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "core/ipv6_packet.h"
+#include "support/fake_random.h"
+#include "support/packets.h"
+
+namespace m6t::core {
+namespace {
+
+using testing::at_ms;
+using testing::ep;
+using testing::ipv6_packet;
+using testing::keepalive;
+using testing::pfx;
+using testing::v4;
+using testing::v6;
+using namespace std::chrono_literals;
+
+const Ipv6Addr kHa = v6("2001:db8:1::2");
+const Ipv6Addr kMn = v6("fd00:db8:1:0:1:aaaa:bbbb:cccc");
+const Endpoint4 kLocal = ep("203.0.113.2:4500");
+const Endpoint4 kNat = ep("198.51.100.1:40000");
+
+class GatewayEngineTest : public ::testing::Test {
+ protected:
+  GatewayConfig config() {
+    GatewayConfig c;
+    c.mn_prefix = pfx("fd00:db8:1::/48");
+    c.home_agents = {kHa, v6("2001:db8:1::3")};
+    c.mtu = 1472;
+    c.states.temp_lifetime = 1000ms;
+    c.states.active_lifetime = 90s;
+    c.states.max_states = 64;
+    c.states.max_temp_states = 32;
+    c.creation_rate = {10, 5, 1024};
+    return c;
+  }
+  void SetUp() override { engine_ = std::make_unique<GatewayEngine>(config(), rng_); }
+
+  Verdict from_mn(std::vector<std::uint8_t>& pkt, Endpoint4 nat = kNat, Endpoint4 local = kLocal,
+                  std::int64_t ms = 0) {
+    return engine_->on_udp(UdpIn{nat, local, 0}, pkt, at_ms(ms));
+  }
+  Verdict from_home(const std::vector<std::uint8_t>& pkt, std::int64_t ms = 0) {
+    return engine_->on_tun(pkt, at_ms(ms), scratch_);
+  }
+  // A state for kMn made active by the HA's answer.
+  void establish(std::int64_t ms = 0) {
+    auto bu = ipv6_packet(kMn, kHa);
+    ASSERT_EQ(from_mn(bu, kNat, kLocal, ms).action, Action::kToTun);
+    ASSERT_EQ(from_home(ipv6_packet(kHa, kMn), ms).action, Action::kToUdp);
+  }
+  std::uint64_t drops(Drop d) const { return engine_->counters().drops[d]; }
+
+  testing::FakeRandom rng_;
+  std::unique_ptr<GatewayEngine> engine_;
+  std::vector<std::uint8_t> scratch_ = std::vector<std::uint8_t>(wire::kIcmpv6ErrorMaxLen);
+};
+
+TEST_F(GatewayEngineTest, FirstPacketCreatesATemporaryStateAndGoesHome) {
+  auto p = ipv6_packet(kMn, kHa);
+  Verdict v = from_mn(p);
+  EXPECT_EQ(v.action, Action::kToTun);
+  EXPECT_EQ(v.packet.data(), p.data());
+  EXPECT_EQ(v.packet.size(), p.size());
+  const State* s = engine_->states().find(kMn);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->kind, StateKind::kTemporary);
+  EXPECT_EQ(s->binding.remote, kNat);
+  EXPECT_EQ(s->binding.local, kLocal);
+  EXPECT_EQ(engine_->counters().to_home.packets, 1u);
+}
+
+TEST_F(GatewayEngineTest, HomeAgentAnswerActivatesAndLeavesFromTheAddressTheMnUsed) {
+  auto p = ipv6_packet(kMn, kHa);
+  from_mn(p, kNat, ep("203.0.113.2:53"));
+  auto answer = ipv6_packet(kHa, kMn);
+  Verdict v = from_home(answer);
+  ASSERT_EQ(v.action, Action::kToUdp);
+  EXPECT_EQ(v.to.remote, kNat);
+  EXPECT_EQ(v.to.local, ep("203.0.113.2:53"));
+  EXPECT_EQ(engine_->states().find(kMn)->kind, StateKind::kActive);
+  EXPECT_EQ(engine_->counters().to_mn.packets, 1u);
+}
+
+TEST_F(GatewayEngineTest, OnlyAHomeAgentActivatesATemporaryState) {
+  auto p = ipv6_packet(kMn, kHa);
+  from_mn(p);
+  Verdict v = from_home(ipv6_packet(v6("2001:db8:1::99"), kMn));
+  EXPECT_EQ(v.action, Action::kDrop);
+  EXPECT_EQ(v.drop, Drop::kTempNotFromHomeAgent);
+  EXPECT_EQ(engine_->states().find(kMn)->kind, StateKind::kTemporary);
+  // A second configured home agent may activate.
+  EXPECT_EQ(from_home(ipv6_packet(v6("2001:db8:1::3"), kMn)).action, Action::kToUdp);
+}
+
+TEST_F(GatewayEngineTest, ActiveStatesForwardFromAnyHomeSource) {
+  establish();
+  // e.g. an ICMPv6 error from a router between the gateway and the HA (§2.6)
+  EXPECT_EQ(from_home(ipv6_packet(v6("2001:db8:1::fe"), kMn, 48, 58)).action, Action::kToUdp);
+}
+
+TEST_F(GatewayEngineTest, HomeTrafficWithoutStateIsDropped) {
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn)).drop, Drop::kNoState);
+  EXPECT_EQ(from_home(ipv6_packet(kHa, v6("2001:db8:2::1"))).drop, Drop::kDstOutsidePrefix);
+  EXPECT_EQ(drops(Drop::kNoState), 1u);
+  EXPECT_EQ(drops(Drop::kDstOutsidePrefix), 1u);
+}
+
+TEST_F(GatewayEngineTest, SanityChecksOnSourceAndDestination) {
+  struct Case {
+    const char* src;
+    const char* dst;
+    Drop want;
+  };
+  for (auto c : {Case{"fd00:db8:2::1", "2001:db8:1::2", Drop::kSrcOutsidePrefix},
+                 Case{"2001:db8:1::2", "2001:db8:1::2", Drop::kSrcOutsidePrefix},
+                 Case{"fe80::1234", "2001:db8:1::2", Drop::kSrcInvalid},
+                 Case{"ff02::1", "2001:db8:1::2", Drop::kSrcInvalid},
+                 Case{"::", "2001:db8:1::2", Drop::kSrcInvalid},
+                 Case{"::1", "2001:db8:1::2", Drop::kSrcInvalid},
+                 Case{"fd00:db8:1::5", "2001:db8:1::4", Drop::kDstNotHomeAgent},
+                 Case{"fd00:db8:1::5", "ff02::1", Drop::kDstNotHomeAgent},
+                 Case{"fd00:db8:1::5", "fe80::1", Drop::kDstNotHomeAgent}}) {
+    auto p = ipv6_packet(v6(c.src), v6(c.dst));
+    Verdict v = from_mn(p);
+    EXPECT_EQ(v.action, Action::kDrop) << c.src << " -> " << c.dst;
+    EXPECT_EQ(v.drop, c.want) << c.src << " -> " << c.dst;
+  }
+  EXPECT_EQ(engine_->states().size(), 0u) << "no check failure may create a state";
+}
+
+TEST_F(GatewayEngineTest, MulticastSourceIsRefusedEvenInsideAMulticastPrefix) {
+  GatewayConfig c = config();
+  c.mn_prefix = pfx("ff00::/8");  // a careless configuration must not open multicast sources
+  GatewayEngine g(c, rng_);
+  auto p = ipv6_packet(v6("ff0e::1"), kHa);
+  EXPECT_EQ(g.on_udp(UdpIn{kNat, kLocal, 0}, p, at_ms(0)).drop, Drop::kSrcInvalid);
+}
+
+TEST_F(GatewayEngineTest, HostileDatagramsAreDroppedWithTheirReason) {
+  std::vector<std::uint8_t> empty;
+  EXPECT_EQ(from_mn(empty).drop, Drop::kTruncated);
+  std::vector<std::uint8_t> short_one(39, 0x60);
+  EXPECT_EQ(from_mn(short_one).drop, Drop::kTruncated);
+  auto v4pkt = ipv6_packet(kMn, kHa);
+  v4pkt[0] = 0x45;
+  EXPECT_EQ(from_mn(v4pkt).drop, Drop::kBadVersion);
+  auto trailing = ipv6_packet(kMn, kHa);
+  trailing.push_back(1);
+  EXPECT_EQ(from_mn(trailing).drop, Drop::kLengthMismatch);
+  auto oversized = ipv6_packet(kMn, kHa, 1433);
+  EXPECT_EQ(from_mn(oversized).drop, Drop::kOversized);
+  EXPECT_EQ(engine_->states().size(), 0u);
+  EXPECT_EQ(engine_->counters().drops.total(), 5u);
+  EXPECT_EQ(engine_->counters().to_home.packets, 0u);
+}
+
+// --- §2.4: bindings are never updated ---------------------------------------------------
+
+struct Hijack {
+  const char* name;
+  Endpoint4 nat;
+  Endpoint4 local;
+};
+const Hijack kHijacks[] = {
+    {"other IPv4 address", ep("198.51.100.66:40000"), kLocal},
+    {"other port", ep("198.51.100.1:40001"), kLocal},
+    {"other local port", kNat, ep("203.0.113.2:4501")},
+};
+
+TEST_F(GatewayEngineTest, HijackOfATemporaryStateIsDroppedAndChangesNothing) {
+  auto first = ipv6_packet(kMn, kHa);
+  from_mn(first, kNat, kLocal, 0);
+  const State before = *engine_->states().find(kMn);
+  for (const Hijack& h : kHijacks) {
+    auto p = ipv6_packet(kMn, kHa);
+    Verdict v = from_mn(p, h.nat, h.local, 500);
+    EXPECT_EQ(v.drop, Drop::kBindingMismatch) << h.name;
+  }
+  const State* s = engine_->states().find(kMn);
+  EXPECT_EQ(s->binding, before.binding);
+  EXPECT_EQ(s->from_mn.packets, before.from_mn.packets);
+  // The HA's answer still goes to the real MN.
+  Verdict v = from_home(ipv6_packet(kHa, kMn), 600);
+  EXPECT_EQ(v.to.remote, kNat);
+}
+
+TEST_F(GatewayEngineTest, HijackOfAnActiveStateIsDroppedAndDoesNotRefreshIt) {
+  establish(0);
+  for (const Hijack& h : kHijacks) {
+    auto p = ipv6_packet(kMn, kHa);
+    EXPECT_EQ(from_mn(p, h.nat, h.local, 80000).drop, Drop::kBindingMismatch) << h.name;
+    auto ka = keepalive(kMn);
+    EXPECT_EQ(from_mn(ka, h.nat, h.local, 80000).drop, Drop::kBindingMismatch) << h.name;
+  }
+  EXPECT_EQ(engine_->next_deadline(), at_ms(90000)) << "attempts must not extend the lifetime";
+  Verdict v = from_home(ipv6_packet(kHa, kMn), 80001);
+  ASSERT_EQ(v.action, Action::kToUdp);
+  EXPECT_EQ(v.to.remote, kNat);
+  EXPECT_EQ(v.to.local, kLocal);
+}
+
+TEST_F(GatewayEngineTest, AfterExpiryTheAddressCanBeBoundAgain) {
+  auto p = ipv6_packet(kMn, kHa);
+  from_mn(p, kNat, kLocal, 0);
+  auto q = ipv6_packet(kMn, kHa);
+  EXPECT_EQ(from_mn(q, ep("198.51.100.7:1"), kLocal, 1000).action, Action::kToTun);
+  EXPECT_EQ(engine_->states().find(kMn)->binding.remote, ep("198.51.100.7:1"));
+}
+
+// --- §2.3 keepalives --------------------------------------------------------------------
+
+TEST_F(GatewayEngineTest, KeepaliveOfAnActiveMatchingStateIsAnsweredInPlace) {
+  establish(0);
+  auto ka = keepalive(kMn);
+  Verdict v = from_mn(ka, kNat, kLocal, 30000);
+  ASSERT_EQ(v.action, Action::kToUdp);
+  EXPECT_EQ(v.to.remote, kNat);
+  EXPECT_EQ(v.to.local, kLocal);
+  auto d = decode_ipv6(v.packet, 1472);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(is_keepalive_reply(*d));
+  EXPECT_EQ(d->dst(), kMn);
+  EXPECT_EQ(engine_->counters().keepalives.packets, 1u);
+  EXPECT_EQ(engine_->counters().to_home.packets, 1u) << "keepalives never reach the TUN";
+  EXPECT_EQ(engine_->next_deadline(), at_ms(120000)) << "keepalives extend the lifetime";
+}
+
+TEST_F(GatewayEngineTest, KeepaliveWithoutStateIsSilentlyDropped) {
+  auto ka = keepalive(kMn);
+  Verdict v = from_mn(ka);
+  EXPECT_EQ(v.drop, Drop::kKeepaliveNoState);
+  EXPECT_EQ(engine_->states().size(), 0u) << "a keepalive never creates a state";
+}
+
+TEST_F(GatewayEngineTest, KeepaliveOfATemporaryStateIsSilentlyDropped) {
+  auto p = ipv6_packet(kMn, kHa);
+  from_mn(p);
+  auto ka = keepalive(kMn);
+  EXPECT_EQ(from_mn(ka).drop, Drop::kKeepaliveNotActive);
+  EXPECT_EQ(engine_->states().find(kMn)->kind, StateKind::kTemporary);
+}
+
+// --- Lifetimes through the engine -----------------------------------------------------------
+
+TEST_F(GatewayEngineTest, TemporaryStateExpiresAtItsLifetimeWithoutAnAnswer) {
+  auto p = ipv6_packet(kMn, kHa);
+  from_mn(p, kNat, kLocal, 0);
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn), 1000).drop, Drop::kNoState);
+  EXPECT_EQ(engine_->states().stats().expired_temporary, 1u);
+}
+
+TEST_F(GatewayEngineTest, AnswerJustBeforeTheTemporaryLifetimeStillActivates) {
+  auto p = ipv6_packet(kMn, kHa);
+  from_mn(p, kNat, kLocal, 0);
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn), 999).action, Action::kToUdp);
+}
+
+TEST_F(GatewayEngineTest, OnlyMnTrafficKeepsAnActiveStateAlive) {
+  establish(0);
+  for (int t = 10000; t < 90000; t += 10000)
+    EXPECT_EQ(from_home(ipv6_packet(kHa, kMn), t).action, Action::kToUdp);
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn), 90000).drop, Drop::kNoState);
+  EXPECT_EQ(engine_->states().stats().expired_active, 1u);
+}
+
+TEST_F(GatewayEngineTest, MnDataExtendsTheActiveLifetime) {
+  establish(0);
+  auto p = ipv6_packet(kMn, kHa);
+  from_mn(p, kNat, kLocal, 60000);
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn), 149999).action, Action::kToUdp);
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn), 150000).drop, Drop::kNoState);
+}
+
+// --- §6.1.3 rate limit and caps -------------------------------------------------------------
+
+TEST_F(GatewayEngineTest, StateCreationIsRateLimitedPerIpv4AddressAcrossPorts) {
+  Ipv6Addr mn = kMn;
+  int created = 0;
+  for (int i = 0; i < 20; ++i) {
+    mn.b[15] = static_cast<std::uint8_t>(i);
+    auto p = ipv6_packet(mn, kHa);
+    Endpoint4 nat{v4("198.51.100.1"), static_cast<std::uint16_t>(30000 + i)};
+    Verdict v = from_mn(p, nat, kLocal, 0);
+    if (v.action == Action::kToTun)
+      ++created;
+    else
+      EXPECT_EQ(v.drop, Drop::kRateLimited);
+  }
+  EXPECT_EQ(created, 5) << "burst of 5 whatever the source port";
+  // Another IPv4 address is not affected.
+  mn.b[15] = 0xee;
+  auto p = ipv6_packet(mn, kHa);
+  EXPECT_EQ(from_mn(p, ep("198.51.100.2:1"), kLocal, 0).action, Action::kToTun);
+  // And the limited address earns a token back after 1/rate.
+  mn.b[15] = 0xef;
+  auto q = ipv6_packet(mn, kHa);
+  EXPECT_EQ(from_mn(q, ep("198.51.100.1:2"), kLocal, 100).action, Action::kToTun);
+}
+
+TEST_F(GatewayEngineTest, RateLimitNeverHitsPacketsOfExistingStates) {
+  establish(0);
+  for (int i = 0; i < 100; ++i) {
+    auto p = ipv6_packet(kMn, kHa);
+    ASSERT_EQ(from_mn(p, kNat, kLocal, 1).action, Action::kToTun) << i;
+  }
+}
+
+TEST_F(GatewayEngineTest, TemporaryCapEvictsOldestAndTotalCapRefuses) {
+  GatewayConfig c = config();
+  c.states.max_states = 4;
+  c.states.max_temp_states = 2;
+  c.creation_rate = {1000, 1000, 1024};
+  GatewayEngine g(c, rng_);
+  auto mn = [](int i) {
+    Ipv6Addr a = kMn;
+    a.b[15] = static_cast<std::uint8_t>(i);
+    return a;
+  };
+  for (int i = 0; i < 4; ++i) {  // four active states fill the table
+    auto p = ipv6_packet(mn(i), kHa);
+    ASSERT_EQ(g.on_udp({kNat, kLocal, 0}, p, at_ms(0)).action, Action::kToTun);
+    ASSERT_EQ(g.on_tun(ipv6_packet(kHa, mn(i)), at_ms(0), scratch_).action, Action::kToUdp);
+  }
+  auto p = ipv6_packet(mn(9), kHa);
+  EXPECT_EQ(g.on_udp({kNat, kLocal, 0}, p, at_ms(1)).drop, Drop::kStateTableFull);
+  EXPECT_EQ(g.states().size(), 4u);
+
+  GatewayEngine h(c, rng_);
+  for (int i = 0; i < 3; ++i) {
+    auto q = ipv6_packet(mn(i), kHa);
+    ASSERT_EQ(h.on_udp({kNat, kLocal, 0}, q, at_ms(i)).action, Action::kToTun);
+  }
+  EXPECT_EQ(h.states().temporary_count(), 2u);
+  EXPECT_EQ(h.states().find(mn(0)), nullptr) << "the oldest temporary made room";
+  EXPECT_EQ(h.states().stats().evicted_temporary, 1u);
+}
+
+// --- §2.6 MTU toward one MN ---------------------------------------------------------------
+
+TEST_F(GatewayEngineTest, PacketOverTheMnMtuIsAnsweredWithPacketTooBig) {
+  establish(0);
+  engine_->set_mn_mtu(kMn, 1400);
+  auto big = ipv6_packet(kHa, kMn, 1400 - 40 + 1);
+  Verdict v = from_home(big, 1);
+  ASSERT_EQ(v.action, Action::kToTun);
+  EXPECT_EQ(v.drop, Drop::kTooBig);
+  auto d = decode_ipv6(v.packet, 1280);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->dst(), kHa);
+  EXPECT_EQ(d->src(), v6("fd00:db8:1::")) << "default ICMP source: the prefix's own address";
+  EXPECT_EQ(v.packet[40], wire::kIcmpv6PacketTooBig);
+  EXPECT_EQ((v.packet[46] << 8) | v.packet[47], 1400);
+  EXPECT_EQ(drops(Drop::kTooBig), 1u);
+  auto fits = ipv6_packet(kHa, kMn, 1400 - 40);
+  EXPECT_EQ(from_home(fits, 2).action, Action::kToUdp);
+}
+
+TEST_F(GatewayEngineTest, MnMtuIsClampedToIpv6MinimumAndConfiguredMtu) {
+  establish(0);
+  engine_->set_mn_mtu(kMn, 1000);
+  EXPECT_EQ(engine_->states().find(kMn)->mtu, 1280u);
+  engine_->set_mn_mtu(kMn, 9000);
+  EXPECT_EQ(engine_->states().find(kMn)->mtu, 1472u);
+}
+
+TEST_F(GatewayEngineTest, PacketTooBigIsRateLimited) {
+  establish(0);
+  engine_->set_mn_mtu(kMn, 1280);
+  auto big = ipv6_packet(kHa, kMn, 1300);
+  int sent = 0;
+  for (int i = 0; i < 100; ++i)
+    if (from_home(big, 1).action == Action::kToTun) ++sent;
+  EXPECT_EQ(sent, 20) << "the burst, then nothing until tokens come back";
+  EXPECT_EQ(engine_->counters().icmp_rate_limited, 80u);
+  EXPECT_EQ(drops(Drop::kTooBig), 100u);
+}
+
+}  // namespace
+}  // namespace m6t::core

@@ -1,0 +1,178 @@
+#include "app/client_daemon.h"
+
+#include "app/status.h"
+
+namespace m6t::app {
+
+namespace {
+constexpr int kBatchesPerWakeup = 4;
+// The tunnel address is a host address: the MN reaches everything through the default route,
+// and nothing is on-link behind a point-to-point tunnel.
+constexpr unsigned kAddressPrefixLen = 128;
+const core::Ipv6Prefix kDefaultRoute{};
+}  // namespace
+
+core::ClientConfig engine_config(const ClientSettings& s) {
+  core::ClientConfig c;
+  c.prefix = s.prefix;
+  c.gateways = s.gateways;
+  c.mtu = s.mtu;
+  c.keepalive_interval = s.keepalive;
+  return c;
+}
+
+ClientDaemon::ClientDaemon(const ClientSettings& settings, core::RandomSource& rng,
+                           os::TunDevice& tun, os::NetConfig& net, SocketFactory sockets,
+                           const Logger& log, core::Time now, core::Random48Claims* claims)
+    : settings_(settings),
+      engine_(engine_config(settings), rng, claims),
+      tun_(tun),
+      net_(net),
+      make_socket_(std::move(sockets)),
+      log_(log),
+      started_(now) {
+  pending_.reserve(os::kBatchSize);
+}
+
+void ClientDaemon::check(const os::OsStatus& st, const char* what) {
+  if (st) return;
+  ++io_.netlink_errors;
+  log_.error(what, ": ", st.error());
+}
+
+void ClientDaemon::replace_socket(std::unique_ptr<os::UdpSocket> s) {
+  int old_fd = socket_fd();
+  socket_ = std::move(s);
+  if (on_socket_change) on_socket_change(old_fd, socket_fd());
+}
+
+void ClientDaemon::apply_events(core::Time now) {
+  (void)now;
+  while (auto ev = engine_.next_event()) {
+    int ifindex = tun_.ifindex();
+    if (ev->address) {
+      // Make before break: the new address is in place before the old one goes, so that the
+      // host never sits without a source address for the tunnel.
+      check(net_.add_address(ifindex, *ev->address, kAddressPrefixLen), "add tunnel address");
+      if (ev->old_address)
+        check(net_.del_address(ifindex, *ev->old_address, kAddressPrefixLen),
+              "remove old tunnel address");
+      if (settings_.default_route && !route_installed_) {
+        // §2.7: with a metric, so that a native IPv6 default route stays preferred.
+        check(net_.add_route(ifindex, kDefaultRoute, settings_.route_metric),
+              "add IPv6 default route");
+        route_installed_ = true;
+      }
+      // §3: "A UDP socket is created for further emission to the GW": a fresh one, hence a
+      // fresh NAT mapping, for every attachment.
+      replace_socket(nullptr);
+      auto s = make_socket_(ev->gateway, engine_.uplink());
+      if (s) {
+        replace_socket(std::move(*s));
+      } else {
+        ++io_.socket_errors;
+        log_.error("socket to gateway ", ev->gateway.to_string(), ": ", s.error());
+      }
+      log_.info("tunnel ", core::to_string(ev->change), " (", core::to_string(ev->reason),
+                "): ", ev->address->to_string(),
+                ev->old_address ? " replaces " + ev->old_address->to_string() : std::string(),
+                " via gateway ", ev->gateway.to_string());
+    } else {
+      // §3: no IPv4 connectivity, no tunnel address and no default route through it.
+      if (route_installed_) {
+        check(net_.del_route(ifindex, kDefaultRoute, settings_.route_metric),
+              "remove IPv6 default route");
+        route_installed_ = false;
+      }
+      if (ev->old_address)
+        check(net_.del_address(ifindex, *ev->old_address, kAddressPrefixLen),
+              "remove tunnel address");
+      replace_socket(nullptr);
+      log_.info(
+          "tunnel down (", core::to_string(ev->reason), ")",
+          ev->old_address ? ": " + ev->old_address->to_string() + " withdrawn" : std::string());
+    }
+  }
+}
+
+void ClientDaemon::on_uplink(const core::Uplink& uplink, core::Time now) {
+  engine_.set_uplink(uplink, now);
+  apply_events(now);
+}
+
+void ClientDaemon::on_sleep_offset(core::Duration boot_minus_mono, core::Time now) {
+  engine_.observe_sleep_offset(boot_minus_mono, now);
+  apply_events(now);
+}
+
+void ClientDaemon::on_tun_readable(core::Time now) {
+  auto slots = tun_rx_.slots();
+  for (int round = 0; round < kBatchesPerWakeup; ++round) {
+    std::size_t n = tun_.read_batch(slots);
+    for (std::size_t i = 0; i < n; ++i) {
+      core::Verdict v = engine_.on_tun(slots[i].bytes(), now);
+      if (v.action == core::Action::kToUdp)
+        pending_.push_back({v.packet, v.to.remote, {}});
+      else if (v.action == core::Action::kDrop)
+        drops_.note(v.drop, now);
+    }
+    if (!pending_.empty()) {
+      std::size_t sent = socket_ ? socket_->send_batch(pending_) : 0;
+      io_.udp_send_errors += pending_.size() - sent;
+      pending_.clear();
+    }
+    if (n < slots.size()) break;
+  }
+}
+
+void ClientDaemon::on_udp_readable(core::Time now) {
+  if (!socket_) return;
+  auto slots = udp_rx_.slots();
+  for (int round = 0; round < kBatchesPerWakeup; ++round) {
+    std::size_t n = socket_->recv_batch(slots);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (slots[i].truncated) {
+        drops_.note(core::Drop::kOversized, now, slots[i].remote);
+        continue;
+      }
+      core::Verdict v = engine_.on_udp(slots[i].remote, slots[i].bytes(), now);
+      if (v.action == core::Action::kToTun) {
+        if (!tun_.write(v.packet)) ++io_.tun_write_errors;
+      } else if (v.action == core::Action::kDrop) {
+        drops_.note(v.drop, now, slots[i].remote);
+      }
+    }
+    if (n < slots.size()) break;
+  }
+  apply_events(now);
+}
+
+void ClientDaemon::on_timer(core::Time now) {
+  if (engine_.expire(now) && socket_) {
+    os::SendItem ka{engine_.keepalive_packet(), *engine_.gateway(), {}};
+    if (socket_->send_batch(std::span(&ka, 1)) != 1) ++io_.udp_send_errors;
+  }
+  apply_events(now);
+  drops_.report(engine_.counters().drops, now, log_);
+}
+
+void ClientDaemon::shutdown(core::Time now) {
+  engine_.shutdown(now);
+  apply_events(now);
+}
+
+core::Deadline ClientDaemon::next_deadline() const {
+  return core::earliest(engine_.next_deadline(), drops_.next_deadline());
+}
+
+nlohmann::json ClientDaemon::status(core::Time now) const {
+  nlohmann::json j = client_status(engine_, settings_, started_, now);
+  j["socket"] = socket_ ? nlohmann::json(socket_->local_endpoint().to_string()) : nullptr;
+  j["io"] = {{"tun_write_errors", io_.tun_write_errors},
+             {"udp_send_errors", io_.udp_send_errors},
+             {"netlink_errors", io_.netlink_errors},
+             {"socket_errors", io_.socket_errors}};
+  return j;
+}
+
+}  // namespace m6t::app

@@ -1,0 +1,80 @@
+// The client daemon: installs what the engine decides (tunnel address, default route, one
+// fresh UDP socket per attachment, §3) and moves packets between the TUN device and the
+// socket in batches. No epoll here: run_client owns the loop.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "app/drop_report.h"
+#include "app/logger.h"
+#include "app/settings.h"
+#include "core/client_engine.h"
+#include "os/netlink.h"
+#include "os/packet_buffer.h"
+#include "os/tun.h"
+#include "os/udp.h"
+
+namespace m6t::app {
+
+core::ClientConfig engine_config(const ClientSettings& s);
+
+// Opens the socket of one attachment: toward `gateway`, from the uplink's address.
+using SocketFactory = std::function<os::OsResult<std::unique_ptr<os::UdpSocket>>(
+    const core::Endpoint4& gateway, const core::Uplink& uplink)>;
+
+struct ClientIoCounters {
+  std::uint64_t tun_write_errors = 0;
+  std::uint64_t udp_send_errors = 0;
+  std::uint64_t netlink_errors = 0;
+  std::uint64_t socket_errors = 0;
+};
+
+class ClientDaemon {
+ public:
+  ClientDaemon(const ClientSettings& settings, core::RandomSource& rng, os::TunDevice& tun,
+               os::NetConfig& net, SocketFactory sockets, const Logger& log, core::Time now,
+               core::Random48Claims* claims = nullptr);
+
+  void on_uplink(const core::Uplink& uplink, core::Time now);
+  void on_sleep_offset(core::Duration boot_minus_mono, core::Time now);
+  void on_tun_readable(core::Time now);
+  void on_udp_readable(core::Time now);
+  void on_timer(core::Time now);
+  // Withdraws the address and the route; the daemon is about to exit.
+  void shutdown(core::Time now);
+  core::Deadline next_deadline() const;
+
+  int socket_fd() const { return socket_ ? socket_->fd() : -1; }
+  os::UdpSocket* socket() { return socket_.get(); }
+  // Called when the attachment's socket is replaced (old or new fd may be -1).
+  std::function<void(int old_fd, int new_fd)> on_socket_change;
+
+  nlohmann::json status(core::Time now) const;
+  const core::ClientEngine& engine() const { return engine_; }
+  const ClientIoCounters& io_counters() const { return io_; }
+
+ private:
+  void apply_events(core::Time now);
+  void replace_socket(std::unique_ptr<os::UdpSocket> s);
+  void check(const os::OsStatus& st, const char* what);
+
+  ClientSettings settings_;
+  core::ClientEngine engine_;
+  os::TunDevice& tun_;
+  os::NetConfig& net_;
+  SocketFactory make_socket_;
+  const Logger& log_;
+  core::Time started_;
+  std::unique_ptr<os::UdpSocket> socket_;
+  bool route_installed_ = false;
+  os::PacketBatch udp_rx_;
+  os::PacketBatch tun_rx_;
+  std::vector<os::SendItem> pending_;
+  DropReport drops_;
+  ClientIoCounters io_;
+};
+
+}  // namespace m6t::app

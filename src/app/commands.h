@@ -1,0 +1,34 @@
+// The subcommands of the m6t binary (main.cc holds the table).
+#pragma once
+
+#include <string>
+
+#include "app/settings.h"
+
+namespace m6t::app {
+
+// Exit statuses: 0 success, 1 failure at run time, 2 bad usage/option/config or a daemon that
+// could not start (nothing is left installed then).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+int run_gateway(const GatewaySettings& settings);
+int run_client(const ClientSettings& settings);
+
+struct ShowOptions {
+  bool json = false;
+  std::string control;  // empty: every socket in /run/m6t
+};
+int run_show(const ShowOptions& options);
+
+struct PrefixOptions {
+  std::string ula;  // empty: a fresh one
+  int subnet = -1;  // -1: not given
+  int mn_id = -1;
+};
+int run_prefix(const PrefixOptions& options);
+
+int run_check_config(const std::string& path);
+
+}  // namespace m6t::app

@@ -1,0 +1,146 @@
+// Wiring of the client: TUN device, IPv4 monitor, per-attachment socket, control socket,
+// epoll loop, clean shutdown.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include "app/client_daemon.h"
+#include "app/commands.h"
+#include "app/uplink.h"
+#include "os/clock.h"
+#include "os/control.h"
+#include "os/event_loop.h"
+#include "os/netlink.h"
+#include "os/random.h"
+
+namespace m6t::app {
+
+namespace {
+
+// One line on stderr, and everything installed so far is removed by the callers' destructors.
+int fail_start(const Logger& log, const std::string& what) {
+  (void)log;
+  std::fprintf(stderr, "m6t client: %s\n", what.c_str());
+  return kExitUsage;
+}
+
+// The host may sleep without our timers noticing (CLOCK_MONOTONIC stops); sample the
+// BOOTTIME-MONOTONIC offset this often to notice a resume (issue #4).
+constexpr auto kSleepCheck = std::chrono::seconds(2);
+
+}  // namespace
+
+int run_client(const ClientSettings& s) {
+  Logger log("client", parse_log_level(s.log_level));
+  auto loop = os::EventLoop::create();
+  if (!loop) return fail_start(log, loop.error());
+  auto net = os::open_netconfig();
+  if (!net) return fail_start(log, net.error());
+  auto monitor = os::open_ipv4_monitor();
+  if (!monitor) return fail_start(log, monitor.error());
+  std::optional<int> uplink_index;
+  if (!s.uplink.empty()) {
+    auto idx = (*net)->ifindex(s.uplink);
+    if (!idx) return fail_start(log, "--uplink " + s.uplink + ": " + idx.error());
+    uplink_index = *idx;
+  }
+
+  auto tun = os::open_tun(s.tun);
+  if (!tun) return fail_start(log, "--tun " + s.tun + ": " + tun.error());
+  int ifindex = (*tun)->ifindex();
+  if (auto st = (*net)->set_mtu(ifindex, s.mtu); !st) return fail_start(log, st.error());
+  if (auto st = (*net)->set_up(ifindex); !st) return fail_start(log, st.error());
+
+  SocketFactory factory = [&s](const core::Endpoint4& gateway, const core::Uplink& uplink) {
+    os::UdpOptions o;
+    o.bind = core::Endpoint4{uplink.address, 0};
+    o.connect = gateway;
+    o.device = s.uplink;  // §2.5: one client per uplink, its socket bound to it
+    return os::open_udp(o);
+  };
+  os::SystemRandom rng;
+  ClientDaemon daemon(s, rng, **tun, **net, factory, log, os::mono_now());
+  os::EventLoop& l = **loop;
+
+  core::Time next_sleep_check = os::mono_now();
+  auto rearm = [&] { l.set_deadline(core::earliest(daemon.next_deadline(), next_sleep_check)); };
+  daemon.on_socket_change = [&](int old_fd, int new_fd) {
+    if (old_fd >= 0) l.remove(old_fd);
+    if (new_fd >= 0) {
+      auto st = l.add(new_fd, [&](std::uint32_t) {
+        daemon.on_udp_readable(os::mono_now());
+        rearm();
+      });
+      if (!st) log.error("watch socket: ", st.error());
+    }
+  };
+
+  auto control = os::ControlServer::open(s.control, l, [&](const std::string& req) {
+    if (req != "show") return std::string(R"({"error":"unknown request"})");
+    return daemon.status(os::mono_now()).dump();
+  });
+  if (!control) return fail_start(log, "--control " + s.control + ": " + control.error());
+
+  auto refresh_uplink = [&] {
+    auto snap = (*monitor)->dump();
+    if (!snap) {
+      log.warn("IPv4 state dump: ", snap.error());
+      return;
+    }
+    daemon.on_uplink(select_uplink(*snap, uplink_index), os::mono_now());
+  };
+  if (auto st = l.add((*monitor)->fd(),
+                      [&](std::uint32_t) {
+                        if ((*monitor)->drain()) refresh_uplink();
+                        rearm();
+                      });
+      !st)
+    return fail_start(log, st.error());
+  if (auto st = l.add((*tun)->fd(),
+                      [&](std::uint32_t) {
+                        daemon.on_tun_readable(os::mono_now());
+                        rearm();
+                      });
+      !st)
+    return fail_start(log, st.error());
+  l.on_timer([&] {
+    core::Time now = os::mono_now();
+    if (now >= next_sleep_check) {
+      daemon.on_sleep_offset(os::boot_minus_mono(), now);
+      next_sleep_check = now + kSleepCheck;
+    }
+    daemon.on_timer(now);
+    rearm();
+  });
+  int stop_signal = 0;
+  if (auto st = l.on_signals({SIGTERM, SIGINT, SIGHUP},
+                             [&](int sig) {
+                               if (sig == SIGHUP) {
+                                 log.info("SIGHUP: re-reading the IPv4 state");
+                                 refresh_uplink();
+                                 return;
+                               }
+                               stop_signal = sig;
+                               l.stop();
+                             });
+      !st)
+    return fail_start(log, st.error());
+
+  log.info("m6t client up: tun ", s.tun, " mtu ", s.mtu, ", prefix ", s.prefix.to_string(), ", ",
+           s.gateways.size(), " gateway(s), first ", s.gateways.front().to_string(), ", control ",
+           s.control);
+  refresh_uplink();
+  rearm();
+
+  auto run = l.run();
+  int status = kExitOk;
+  if (!run) {
+    log.error("event loop: ", run.error());
+    status = kExitFailure;
+  }
+  daemon.shutdown(os::mono_now());
+  log.info("m6t client stopped", stop_signal ? std::string(" by ") + strsignal(stop_signal) : "");
+  return status;
+}
+
+}  // namespace m6t::app

@@ -1,0 +1,28 @@
+// What `m6t show` reports: the daemons answer with JSON (stable names, for scripts), and the
+// command formats it for people.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "app/settings.h"
+#include "core/client_engine.h"
+#include "core/gateway_engine.h"
+
+namespace m6t::app {
+
+// States listed in one answer; the rest are counted in "states_total".
+inline constexpr std::size_t kMaxStatesShown = 10000;
+
+nlohmann::json flow_json(const core::Flow& f);
+nlohmann::json drops_json(const core::DropCounters& d);
+nlohmann::json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& settings,
+                              core::Time started, core::Time now);
+nlohmann::json client_status(const core::ClientEngine& engine, const ClientSettings& settings,
+                             core::Time started, core::Time now);
+
+// Human-readable rendering of either document (dispatches on "role").
+std::string format_status(const nlohmann::json& status);
+
+}  // namespace m6t::app

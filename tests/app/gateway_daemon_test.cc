@@ -1,0 +1,121 @@
+// The gateway daemon's wiring over the OS fakes: batches in, decisions carried out, answers
+// leaving from the socket and address the MN used.
+#include "app/gateway_daemon.h"
+
+#include <gtest/gtest.h>
+
+#include "core/ipv6_packet.h"
+#include "support/fake_random.h"
+#include "support/packets.h"
+
+namespace m6t::app {
+namespace {
+
+using testing::at_ms;
+using testing::ep;
+using testing::ipv6_packet;
+using testing::v6;
+
+const core::Ipv6Addr kHa = v6("2001:db8:1::2");
+const core::Ipv6Addr kMn = v6("fd00:db8:1:0:1:1:2:3");
+
+class GatewayDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    settings_.listen = {ep("203.0.113.2:4500"), ep("203.0.113.2:53")};
+    settings_.prefix = *core::Ipv6Prefix::parse("fd00:db8:1::/48");
+    settings_.home_agents = {kHa};
+    std::vector<std::unique_ptr<os::UdpSocket>> socks;
+    for (const auto& l : settings_.listen) {
+      auto s = std::make_unique<os::FakeUdp>(l);
+      udp_.push_back(s.get());
+      socks.push_back(std::move(s));
+    }
+    daemon_ =
+        std::make_unique<GatewayDaemon>(settings_, rng_, tun_, std::move(socks), log_, at_ms(0));
+  }
+
+  GatewaySettings settings_;
+  testing::FakeRandom rng_;
+  os::FakeTun tun_;
+  std::vector<os::FakeUdp*> udp_;
+  Logger log_{"test", LogLevel::kError};
+  std::unique_ptr<GatewayDaemon> daemon_;
+};
+
+TEST_F(GatewayDaemonTest, ForwardsBothWaysThroughTheListenerTheMnUsed) {
+  udp_[1]->inject(ipv6_packet(kMn, kHa), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(1, at_ms(1));
+  ASSERT_EQ(tun_.written.size(), 1u);
+  EXPECT_EQ(tun_.written[0], ipv6_packet(kMn, kHa));
+
+  tun_.inject(ipv6_packet(kHa, kMn, 100));
+  daemon_->on_tun_readable(at_ms(2));
+  ASSERT_EQ(udp_[1]->sent.size(), 1u) << "the answer leaves from port 53, where the MN came in";
+  EXPECT_TRUE(udp_[0]->sent.empty());
+  EXPECT_EQ(udp_[1]->sent[0].remote, ep("198.51.100.1:40000"));
+  EXPECT_EQ(udp_[1]->sent[0].local, ep("203.0.113.2:53"));
+  EXPECT_EQ(udp_[1]->sent[0].data, ipv6_packet(kHa, kMn, 100));
+}
+
+TEST_F(GatewayDaemonTest, AnswersKeepalivesOnTheSameSocket) {
+  udp_[0]->inject(ipv6_packet(kMn, kHa), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(0, at_ms(1));
+  tun_.inject(ipv6_packet(kHa, kMn));
+  daemon_->on_tun_readable(at_ms(2));
+  udp_[0]->sent.clear();
+  udp_[0]->inject(testing::keepalive(kMn), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(0, at_ms(3));
+  ASSERT_EQ(udp_[0]->sent.size(), 1u);
+  auto d = core::decode_ipv6(udp_[0]->sent[0].data, 1472);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(core::is_keepalive_reply(*d));
+  EXPECT_EQ(tun_.written.size(), 1u) << "the keepalive never reached the TUN";
+}
+
+TEST_F(GatewayDaemonTest, HandlesMoreThanOneBatchPerWakeup) {
+  for (int i = 0; i < 150; ++i)
+    udp_[0]->inject(ipv6_packet(kMn, kHa), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(0, at_ms(1));
+  EXPECT_EQ(tun_.written.size(), 150u);
+}
+
+TEST_F(GatewayDaemonTest, DropsAreCountedNotForwarded) {
+  udp_[0]->inject(ipv6_packet(v6("fd00:db8:2::1"), kHa), ep("198.51.100.1:40000"));
+  udp_[0]->inject(std::vector<std::uint8_t>(10, 0x60), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(0, at_ms(1));
+  EXPECT_TRUE(tun_.written.empty());
+  auto j = daemon_->status(at_ms(2));
+  EXPECT_EQ(j["drops"]["src_outside_prefix"], 1);
+  EXPECT_EQ(j["drops"]["truncated"], 1);
+}
+
+TEST_F(GatewayDaemonTest, TimerExpiresStates) {
+  udp_[0]->inject(ipv6_packet(kMn, kHa), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(0, at_ms(0));
+  EXPECT_EQ(daemon_->status(at_ms(1))["states_total"], 1);
+  ASSERT_TRUE(daemon_->next_deadline());
+  daemon_->on_timer(at_ms(1000));
+  EXPECT_EQ(daemon_->status(at_ms(1000))["states_total"], 0);
+}
+
+TEST_F(GatewayDaemonTest, StatusHasTheDocumentedNames) {
+  udp_[0]->inject(ipv6_packet(kMn, kHa), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(0, at_ms(0));
+  auto j = daemon_->status(at_ms(10));
+  EXPECT_EQ(j["role"], "gateway");
+  ASSERT_EQ(j["states"].size(), 1u);
+  const auto& s = j["states"][0];
+  EXPECT_EQ(s["mn"], kMn.to_string());
+  EXPECT_EQ(s["nat"], "198.51.100.1:40000");
+  EXPECT_EQ(s["local"], "203.0.113.2:4500");
+  EXPECT_EQ(s["kind"], "temporary");
+  EXPECT_EQ(s["age_ms"], 10);
+  EXPECT_EQ(s["expires_in_ms"], 990);
+  EXPECT_EQ(s["from_mn"]["packets"], 1);
+  EXPECT_EQ(j["listen"][1], "203.0.113.2:53");
+  EXPECT_TRUE(j["drops"].contains("binding_mismatch"));
+}
+
+}  // namespace
+}  // namespace m6t::app

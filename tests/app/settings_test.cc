@@ -1,0 +1,195 @@
+#include "app/settings.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+namespace m6t::app {
+namespace {
+
+RawOptions cli(std::initializer_list<std::pair<std::string, std::vector<std::string>>> kv) {
+  RawOptions r;
+  for (auto& [k, v] : kv)
+    r[k] = RawValue{v, "--" + k};
+  return r;
+}
+
+RawOptions gateway_minimum() {
+  return cli({{"listen", {"203.0.113.2:4500"}},
+              {"prefix", {"fd00:db8:1::/48"}},
+              {"home-agent", {"2001:db8:1::2"}}});
+}
+
+std::string error_of(const RawOptions& raw) {
+  GatewaySettings g;
+  auto e = validate(raw, g);
+  return e ? e->message : "";
+}
+
+TEST(GatewaySettings, MinimumGivesTheDraftDefaults) {
+  GatewaySettings g;
+  ASSERT_FALSE(validate(gateway_minimum(), g));
+  EXPECT_EQ(g.mtu, 1472u);
+  EXPECT_EQ(g.temp_lifetime.count(), 1000);
+  EXPECT_EQ(g.active_lifetime.count(), 90);
+  EXPECT_EQ(g.tun, "m6tgw0");
+  EXPECT_EQ(g.control, "/run/m6t/gateway-m6tgw0.sock");
+}
+
+TEST(GatewaySettings, ErrorsNameTheOptionAndTheValue) {
+  auto r = gateway_minimum();
+  r["listen"] = RawValue{{"203.0.113.2"}, "--listen"};
+  EXPECT_EQ(error_of(r), "--listen 203.0.113.2: not an IPv4 ADDR:PORT (e.g. 203.0.113.2:4500)");
+  r = gateway_minimum();
+  r["mtu"] = RawValue{{"1000"}, "--mtu"};
+  EXPECT_EQ(error_of(r), "--mtu 1000: not a whole number from 1280 to 65507");
+  r = gateway_minimum();
+  r["prefix"] = RawValue{{"fd00:db8:1::1/48"}, "--prefix"};
+  EXPECT_EQ(error_of(r),
+            "--prefix fd00:db8:1::1/48: address has bits set beyond the prefix length");
+  r = gateway_minimum();
+  r["home-agent"] = RawValue{{"fd00:db8:1::2"}, "--home-agent"};
+  EXPECT_EQ(error_of(r), "--home-agent fd00:db8:1::2: inside the MN prefix fd00:db8:1::/48");
+  r = gateway_minimum();
+  r.erase("home-agent");
+  EXPECT_EQ(error_of(r), "missing --home-agent (or 'home-agent' in the config file)");
+  r = gateway_minimum();
+  r["tun"] = RawValue{{"a-name-far-too-long"}, "--tun"};
+  EXPECT_NE(error_of(r).find("not an interface name"), std::string::npos);
+}
+
+TEST(ClientSettings, PrefixMustBeA80) {
+  ClientSettings c;
+  auto r = cli({{"gateway", {"203.0.113.2:4500"}}, {"prefix", {"fd00:db8:1::/64"}}});
+  auto e = validate(r, c);
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("must be a /80"), std::string::npos);
+  r["prefix"] = RawValue{{"fd00:db8:1:0:1::/80"}, "--prefix"};
+  EXPECT_FALSE(validate(r, c));
+  EXPECT_EQ(c.keepalive.count(), 30) << "§2.3 default";
+  EXPECT_TRUE(c.default_route);
+  r["no-default-route"] = RawValue{{"true"}, "--no-default-route"};
+  ASSERT_FALSE(validate(r, c));
+  EXPECT_FALSE(c.default_route);
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    path_ = ::testing::TempDir() + "m6t_settings_test.toml";
+    std::ofstream(path_) << text;
+    return path_;
+  }
+  void TearDown() override { std::remove(path_.c_str()); }
+  std::string path_;
+};
+
+TEST_F(ConfigFile, EveryOptionHasAConfigForm) {
+  auto path = write(R"([gateway]
+listen = ["203.0.113.2:4500", "203.0.113.2:53"]
+prefix = "fd00:db8:1::/48"
+home-agent = ["2001:db8:1::2"]
+tun = "gw7"
+mtu = 1400
+temp-lifetime-ms = 250
+active_lifetime_s = 60
+rate = 5
+burst = 7
+max-states = 1000
+max-temp-states = 100
+control = "/tmp/x.sock"
+log-level = "debug"
+)");
+  RawOptions raw;
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
+  EXPECT_EQ(raw.size(), gateway_options().size()) << "one key per option";
+  GatewaySettings g;
+  ASSERT_FALSE(validate(raw, g));
+  EXPECT_EQ(g.listen.size(), 2u);
+  EXPECT_EQ(g.tun, "gw7");
+  EXPECT_EQ(g.mtu, 1400u);
+  EXPECT_EQ(g.temp_lifetime.count(), 250);
+  EXPECT_EQ(g.active_lifetime.count(), 60);
+  EXPECT_EQ(g.burst, 7u);
+  EXPECT_EQ(g.max_temp_states, 100u);
+  EXPECT_EQ(g.log_level, "debug");
+}
+
+TEST_F(ConfigFile, ClientFlagsAndListsToo) {
+  auto path = write(R"([client]
+gateway = ["203.0.113.2:4500"]
+prefix = "fd00:db8:1:0:1::/80"
+no-default-route = true
+keepalive-s = 4
+uplink = "wlan0"
+route-metric = 100
+)");
+  RawOptions raw;
+  ASSERT_FALSE(load_config(path, "client", client_options(), raw));
+  ClientSettings c;
+  ASSERT_FALSE(validate(raw, c));
+  EXPECT_FALSE(c.default_route);
+  EXPECT_EQ(c.keepalive.count(), 4);
+  EXPECT_EQ(c.uplink, "wlan0");
+  EXPECT_EQ(c.route_metric, 100u);
+}
+
+TEST_F(ConfigFile, ErrorsGiveFileAndLine) {
+  auto path = write("[gateway]\nlisten = [\"203.0.113.2:4500\"]\nprefx = \"fd00::/48\"\n");
+  RawOptions raw;
+  auto e = load_config(path, "gateway", gateway_options(), raw);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, path + ":3: unknown key 'prefx' in [gateway] (did you mean 'prefix'?)");
+
+  path = write("[gateway]\nlisten = [\"203.0.113.2\"]\nprefix = \"fd00::/48\"\n");
+  raw.clear();
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
+  GatewaySettings g;
+  e = validate(raw, g);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, path +
+                            ":2: listen = \"203.0.113.2\": not an IPv4 ADDR:PORT (e.g. "
+                            "203.0.113.2:4500)");
+
+  path = write("[gateway]\nmtu = [1, 2]\n");
+  raw.clear();
+  e = load_config(path, "gateway", gateway_options(), raw);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, path + ":2: mtu: takes one value, not a list");
+
+  path = write("[gateway\n");
+  raw.clear();
+  e = load_config(path, "gateway", gateway_options(), raw);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message.rfind(path + ":1: ", 0), 0u) << e->message;
+}
+
+TEST_F(ConfigFile, CommandLineWinsOverTheFile) {
+  auto path = write(
+      "[gateway]\nlisten = [\"203.0.113.2:4500\"]\nprefix = \"fd00:db8:1::/48\"\n"
+      "home-agent = \"2001:db8:1::2\"\nmtu = 1400\n");
+  RawOptions raw;
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
+  GatewaySettings g;
+  ASSERT_FALSE(validate(merge(raw, cli({{"mtu", {"1300"}}})), g));
+  EXPECT_EQ(g.mtu, 1300u);
+  EXPECT_EQ(g.listen.size(), 1u);
+}
+
+TEST_F(ConfigFile, SectionsAreFound) {
+  auto path = write("[gateway]\n[client]\n");
+  std::vector<std::string> s;
+  ASSERT_FALSE(config_sections(path, s));
+  std::sort(s.begin(), s.end());
+  EXPECT_EQ(s, (std::vector<std::string>{"client", "gateway"}));
+  path = write("[gatway]\n");
+  s.clear();
+  auto e = config_sections(path, s);
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("unknown table 'gatway'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace m6t::app

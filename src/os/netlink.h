@@ -13,7 +13,9 @@
 
 namespace m6t::os {
 
-// What the daemons change. Every call is synchronous (waits for the kernel's ACK).
+// What the daemons change. Every call is synchronous (waits for the kernel's ACK); errors
+// carry the kernel's reason, e.g. "del route fd00::/48 dev m6t0 metric 1024: No such process".
+// Adds are idempotent: adding an address or route that is already there succeeds.
 class NetConfig {
  public:
   virtual ~NetConfig() = default;
@@ -24,7 +26,9 @@ class NetConfig {
   // point-to-point TUN would only delay the first packet by a second.
   virtual OsStatus add_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) = 0;
   virtual OsStatus del_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) = 0;
-  // A route to `dst` through the device (no next hop: point-to-point), with a metric.
+  // A route to `dst` through the device (no next hop: point-to-point), with a metric, in the
+  // main table (proto static). A route to the same prefix and metric through another device
+  // is left alone: both then coexist.
   virtual OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) = 0;
   virtual OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) = 0;
 };
@@ -61,7 +65,9 @@ class Ipv4Monitor {
 
 OsResult<std::unique_ptr<Ipv4Monitor>> open_ipv4_monitor();
 
-// Records every call; fails on demand.
+// Records every call (the failing one included), e.g. "ifindex m6t0", "set_mtu 42 1472",
+// "set_up 42", "add_address 42 fd00::1/80", "del_address 42 fd00::1/80",
+// "add_route 42 ::/0 metric 1024", "del_route 42 ::/0 metric 1024"; fails on demand.
 class FakeNetConfig final : public NetConfig {
  public:
   OsResult<int> ifindex(const std::string& name) override;
@@ -72,8 +78,9 @@ class FakeNetConfig final : public NetConfig {
   OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) override;
   OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) override;
 
-  std::vector<std::string> calls;  // e.g. "add_address 42 fd00::1/128"
-  bool fail_next = false;          // the next call fails (then resets)
+  std::vector<std::string> calls;
+  bool fail_next = false;   // the next call fails (then resets)
+  int ifindex_result = 42;  // what ifindex() answers for any name
 };
 
 class FakeIpv4Monitor final : public Ipv4Monitor {

@@ -18,9 +18,9 @@ struct PacketSlot {
   std::uint8_t* data = nullptr;
   std::size_t capacity = 0;
   std::size_t len = 0;
-  bool truncated = false;   // the datagram did not fit (MSG_TRUNC): never pass it on
-  core::Endpoint4 remote;   // UDP: the peer
-  core::Endpoint4 local;    // UDP: our address and port it arrived at / leaves from
+  bool truncated = false;  // the datagram did not fit (MSG_TRUNC): never pass it on
+  core::Endpoint4 remote;  // UDP: the peer
+  core::Endpoint4 local;   // UDP: our address and port it arrived at / leaves from
   std::span<std::uint8_t> bytes() const { return {data, len}; }
 };
 
@@ -29,7 +29,10 @@ class PacketBatch {
  public:
   explicit PacketBatch(std::size_t count = kBatchSize, std::size_t size = kBufferSize)
       : storage_(new std::uint8_t[count * size]), slots_(new PacketSlot[count]), count_(count) {
-    for (std::size_t i = 0; i < count; ++i) slots_[i] = PacketSlot{storage_.get() + i * size, size};
+    for (std::size_t i = 0; i < count; ++i) {
+      slots_[i].data = storage_.get() + i * size;
+      slots_[i].capacity = size;
+    }
   }
   std::span<PacketSlot> slots() { return {slots_.get(), count_}; }
   std::size_t size() const { return count_; }

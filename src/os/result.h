@@ -15,7 +15,7 @@ struct OsError {
 template <class T>
 class [[nodiscard]] OsResult {
  public:
-  OsResult(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  OsResult(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   OsResult(OsError error) : v_(std::move(error)) {}  // NOLINT: implicit by design
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

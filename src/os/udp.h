@@ -16,7 +16,7 @@
 namespace m6t::os {
 
 struct UdpOptions {
-  core::Endpoint4 bind;                   // 0.0.0.0 = wildcard; port 0 = ephemeral
+  core::Endpoint4 bind;                    // 0.0.0.0 = wildcard; port 0 = ephemeral
   std::optional<core::Endpoint4> connect;  // client: only this peer, send() without address
   std::string device;                      // SO_BINDTODEVICE when not empty (§2.5 uplinks)
   // false: §2.6 "SHOULD NOT set the DF bit" -> IP_PMTUDISC_DONT.
@@ -37,11 +37,12 @@ struct SendItem {
 
 // An ICMP error the kernel queued for this socket (IP_RECVERR), e.g. fragmentation needed.
 struct IcmpError {
-  core::Endpoint4 remote;    // the datagram's destination
-  std::uint8_t type = 0;     // ICMP type/code (3/4: fragmentation needed)
+  core::Endpoint4 remote;  // the datagram's destination
+  std::uint8_t type = 0;   // ICMP type/code (3/4: fragmentation needed); 0/0 for a local
+                           // error (EMSGSIZE with the device MTU in info, DF set)
   std::uint8_t code = 0;
-  std::uint32_t info = 0;    // next-hop MTU for fragmentation needed
-  int err = 0;               // errno equivalent (EMSGSIZE, ECONNREFUSED, ...)
+  std::uint32_t info = 0;  // next-hop MTU for fragmentation needed
+  int err = 0;             // errno equivalent (EMSGSIZE, ECONNREFUSED, ...)
 };
 
 class UdpSocket {
@@ -52,8 +53,11 @@ class UdpSocket {
   // Fills slots with received datagrams (remote, local from IP_PKTINFO, len, truncated).
   virtual std::size_t recv_batch(std::span<PacketSlot> slots) = 0;
   // Sends as many as the kernel takes; returns how many were sent (rest dropped by caller).
+  // An item the kernel refuses on its own (EMSGSIZE, ECONNREFUSED, EPERM) is skipped and the
+  // batch goes on; a full socket buffer (EAGAIN/ENOBUFS) ends it.
   virtual std::size_t send_batch(std::span<const SendItem> items) = 0;
-  // Drains the error queue (IP_RECVERR); empty when none is pending.
+  // Drains the error queue (IP_RECVERR); empty when none is pending. In path-MTU mode the fd
+  // reports EPOLLERR while the queue holds anything, so the fd's handler must call this.
   virtual std::vector<IcmpError> read_errors() = 0;
 };
 

@@ -49,6 +49,7 @@ int run_client(const ClientSettings& s) {
   if (!tun) return fail_start(log, "--tun " + s.tun + ": " + tun.error());
   int ifindex = (*tun)->ifindex();
   if (auto st = (*net)->set_mtu(ifindex, s.mtu); !st) return fail_start(log, st.error());
+  if (auto st = (*net)->make_point_to_point_quiet(ifindex); !st) return fail_start(log, st.error());
   if (auto st = (*net)->set_up(ifindex); !st) return fail_start(log, st.error());
 
   SocketFactory factory = [&s](const core::Endpoint4& gateway, const core::Uplink& uplink) {

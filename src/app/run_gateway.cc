@@ -44,6 +44,7 @@ int run_gateway(const GatewaySettings& s) {
   if (!tun) return fail_start(log, "--tun " + s.tun + ": " + tun.error());
   int ifindex = (*tun)->ifindex();
   if (auto st = (*net)->set_mtu(ifindex, s.mtu); !st) return fail_start(log, st.error());
+  if (auto st = (*net)->make_point_to_point_quiet(ifindex); !st) return fail_start(log, st.error());
   if (auto st = (*net)->set_up(ifindex); !st) return fail_start(log, st.error());
   // §2.4: the MN prefix is routed into the tunnel; the daemon keeps the route in step with
   // the device's life (both go together).

@@ -227,6 +227,20 @@ class LinuxNetConfig final : public NetConfig {
     return nl_.request(nlh, "set up " + dev_label(ifindex));
   }
 
+  OsStatus make_point_to_point_quiet(int ifindex) override {
+    alignas(nlmsghdr) char buf[kRequestSize];
+    nlmsghdr* nlh = link_request(buf, ifindex);
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    ifi->ifi_flags = 0;
+    ifi->ifi_change = IFF_MULTICAST;
+    nlattr* spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+    nlattr* inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+    mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(nlh, inet6);
+    mnl_attr_nest_end(nlh, spec);
+    return nl_.request(nlh, "no link-local address, no multicast " + dev_label(ifindex));
+  }
+
   OsStatus add_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) override {
     alignas(nlmsghdr) char buf[kRequestSize];
     // REPLACE: re-adding an address the interface already has (a restarted engine, a changed
@@ -524,6 +538,10 @@ OsResult<int> FakeNetConfig::ifindex(const std::string& name) {
 
 OsStatus FakeNetConfig::set_mtu(int ifindex, std::uint32_t mtu) {
   return record(*this, "set_mtu " + std::to_string(ifindex) + " " + std::to_string(mtu));
+}
+
+OsStatus FakeNetConfig::make_point_to_point_quiet(int ifindex) {
+  return record(*this, "make_point_to_point_quiet " + std::to_string(ifindex));
 }
 
 OsStatus FakeNetConfig::set_up(int ifindex) {

@@ -22,6 +22,10 @@ class NetConfig {
   virtual OsResult<int> ifindex(const std::string& name) = 0;
   virtual OsStatus set_mtu(int ifindex, std::uint32_t mtu) = 0;
   virtual OsStatus set_up(int ifindex) = 0;
+  // Before set_up on a TUN device: no IPv6 link-local address (addr_gen_mode none) and no
+  // multicast. Nothing on the other side of the tunnel speaks ND, MLD or router discovery, and
+  // the host's chatter would only cross the tunnel to be dropped.
+  virtual OsStatus make_point_to_point_quiet(int ifindex) = 0;
   // IFA_F_NODAD: the tunnel address is unique by construction (§2.2), and DAD on a
   // point-to-point TUN would only delay the first packet by a second.
   virtual OsStatus add_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) = 0;
@@ -73,6 +77,7 @@ class FakeNetConfig final : public NetConfig {
   OsResult<int> ifindex(const std::string& name) override;
   OsStatus set_mtu(int ifindex, std::uint32_t mtu) override;
   OsStatus set_up(int ifindex) override;
+  OsStatus make_point_to_point_quiet(int ifindex) override;
   OsStatus add_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) override;
   OsStatus del_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) override;
   OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) override;

@@ -215,6 +215,30 @@ TEST_F(NetConfigNetns, ConfiguresLinkAddressAndRoutes) {
       << gone.error();
 }
 
+TEST_F(NetConfigNetns, QuietTunHasNoLinkLocalAndNoMulticast) {
+  auto tun = make_tun("m6ttest0");
+  auto nc = make_netconfig();
+  ASSERT_TRUE(tun && nc);
+  const int idx = tun->ifindex();
+  expect_ok(nc->make_point_to_point_quiet(idx));
+  expect_ok(nc->set_up(idx));
+  ifreq ifr{};
+  ASSERT_EQ(ioctl_ifreq(SIOCGIFFLAGS, "m6ttest0", ifr), 0);
+  EXPECT_FALSE(ifr.ifr_flags & IFF_MULTICAST);
+  EXPECT_TRUE(ifr.ifr_flags & IFF_UP);
+  for (const auto& row : proc_table("/proc/net/if_inet6"))
+    if (row.size() == 6 && row[5] == "m6ttest0") ADD_FAILURE() << "address " << row[0];
+
+  // Control: without it the kernel gives the device a link-local address.
+  auto loud = make_tun("m6ttest1");
+  ASSERT_TRUE(loud);
+  expect_ok(nc->set_up(loud->ifindex()));
+  bool link_local = false;
+  for (const auto& row : proc_table("/proc/net/if_inet6"))
+    if (row.size() == 6 && row[5] == "m6ttest1" && row[0].rfind("fe80", 0) == 0) link_local = true;
+  EXPECT_TRUE(link_local);
+}
+
 TEST_F(NetConfigNetns, SameRouteOnAnotherDeviceIsNotReplaced) {
   auto a = make_tun("m6ttest0");
   auto b = make_tun("m6ttest1");

@@ -39,7 +39,9 @@ TEST(SlotIndex, AgreesWithAMapUnderChurnAndCollisions) {
       model[key] = s;
     }
   }
-  for (auto [key, slot] : model) {
+  for (const auto& kv : model) {
+    std::uint64_t key = kv.first;
+    std::uint32_t slot = kv.second;
     auto found = index.find(hash(key), [&](std::uint32_t s) { return key_of_slot[s] == key; });
     ASSERT_TRUE(found);
     EXPECT_EQ(*found, slot);

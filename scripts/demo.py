@@ -97,7 +97,7 @@ class Demo:
             print(f"   {RED}FAILED: {e}{RESET}")
             if not isinstance(e, (AssertionError, T.CommandError)):
                 traceback.print_exc()
-            if self.topo and self.topo.processes:
+            if self.topo and self.topo.processes and "-----" not in str(e):
                 print(self.indent(self.topo.logs(lines=20)))
         mark = f"{GREEN}ok{RESET}" if ok else f"{RED}FAILED{RESET}"
         print(f"   -> {mark} ({time.monotonic() - t0:.1f}s)")

@@ -83,6 +83,10 @@ class WaitTimeout(AssertionError):
     """A polled condition did not hold in time (an AssertionError so pytest shows it as such)."""
 
 
+class DaemonExited(AssertionError):
+    """A daemon being waited on has exited: waiting longer is pointless."""
+
+
 def default_m6t_bin() -> Path:
     return Path(os.environ.get("M6T_BIN") or REPO / "build" / "m6t")
 
@@ -143,7 +147,7 @@ def wait_until(cond: Callable[[], Any], timeout: float, *, interval: float = 0.1
             if value:
                 return value
             last, last_exc = value, None
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit, DaemonExited):
             raise
         except Exception as e:  # noqa: BLE001 - "not yet"
             last_exc = e
@@ -275,7 +279,7 @@ class Daemon(Process):
 
     def check_alive(self) -> None:
         if not self.alive():
-            raise AssertionError(f"{self.name} exited with status {self.popen.returncode}\n"
+            raise DaemonExited(f"{self.name} exited with status {self.popen.returncode}\n"
                                  + self.log_tail())
 
 

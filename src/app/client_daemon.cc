@@ -10,6 +10,13 @@ constexpr int kBatchesPerWakeup = 4;
 // and nothing is on-link behind a point-to-point tunnel.
 constexpr unsigned kAddressPrefixLen = 128;
 const core::Ipv6Prefix kDefaultRoute{};
+// §2.5: an MN may run one tunnel per uplink. A default route from each tunnel address
+// through its own tunnel keeps every packet from that address on the tunnel whose gateway
+// state holds it (any other gateway state would drop it, §6.1.3), whichever tunnel holds the
+// plain default route.
+core::Ipv6Prefix host(const core::Ipv6Addr& a) {
+  return {a, kAddressPrefixLen};
+}
 }  // namespace
 
 core::ClientConfig engine_config(const ClientSettings& s) {
@@ -23,7 +30,8 @@ core::ClientConfig engine_config(const ClientSettings& s) {
 
 ClientDaemon::ClientDaemon(const ClientSettings& settings, core::RandomSource& rng,
                            os::TunDevice& tun, os::NetConfig& net, SocketFactory sockets,
-                           const Logger& log, core::Time now, core::Random48Claims* claims)
+                           const Logger& log, core::Time now, core::Random48Claims* claims,
+                           os::ProcessRunner* processes)
     : settings_(settings),
       engine_(engine_config(settings), rng, claims),
       tun_(tun),
@@ -32,6 +40,8 @@ ClientDaemon::ClientDaemon(const ClientSettings& settings, core::RandomSource& r
       log_(log),
       started_(now) {
   pending_.reserve(os::kBatchSize);
+  if (!settings_.hook.empty() && processes)
+    hook_.emplace(settings_.hook, settings_.hook_timeout, *processes, log_);
 }
 
 void ClientDaemon::check(const os::OsStatus& st, const char* what) {
@@ -46,17 +56,22 @@ void ClientDaemon::replace_socket(std::unique_ptr<os::UdpSocket> s) {
   if (on_socket_change) on_socket_change(old_fd, socket_fd());
 }
 
+void ClientDaemon::withdraw(int ifindex, const core::Ipv6Addr& address) {
+  check(net_.del_route(ifindex, kDefaultRoute, settings_.route_metric, host(address)),
+        "remove source route of the old tunnel address");
+  check(net_.del_address(ifindex, address, kAddressPrefixLen), "remove old tunnel address");
+}
+
 void ClientDaemon::apply_events(core::Time now) {
-  (void)now;
   while (auto ev = engine_.next_event()) {
     int ifindex = tun_.ifindex();
     if (ev->address) {
       // Make before break: the new address is in place before the old one goes, so that the
       // host never sits without a source address for the tunnel.
       check(net_.add_address(ifindex, *ev->address, kAddressPrefixLen), "add tunnel address");
-      if (ev->old_address)
-        check(net_.del_address(ifindex, *ev->old_address, kAddressPrefixLen),
-              "remove old tunnel address");
+      check(net_.add_route(ifindex, kDefaultRoute, settings_.route_metric, host(*ev->address)),
+            "add source route of the tunnel address");
+      if (ev->old_address) withdraw(ifindex, *ev->old_address);
       if (settings_.default_route && !route_installed_) {
         // §2.7: with a metric, so that a native IPv6 default route stays preferred.
         check(net_.add_route(ifindex, kDefaultRoute, settings_.route_metric),
@@ -84,14 +99,17 @@ void ClientDaemon::apply_events(core::Time now) {
               "remove IPv6 default route");
         route_installed_ = false;
       }
-      if (ev->old_address)
-        check(net_.del_address(ifindex, *ev->old_address, kAddressPrefixLen),
-              "remove tunnel address");
+      if (ev->old_address) withdraw(ifindex, *ev->old_address);
       replace_socket(nullptr);
       log_.info(
           "tunnel down (", core::to_string(ev->reason), ")",
           ev->old_address ? ": " + ev->old_address->to_string() + " withdrawn" : std::string());
     }
+    // After the change is in place, so that the hook sees the system as its environment says.
+    if (hook_)
+      hook_->notify(
+          *ev, {settings_.tun, settings_.mtu, settings_.prefix, settings_.uplink, engine_.uplink()},
+          now);
   }
 }
 
@@ -153,16 +171,23 @@ void ClientDaemon::on_timer(core::Time now) {
     if (socket_->send_batch(std::span(&ka, 1)) != 1) ++io_.udp_send_errors;
   }
   apply_events(now);
+  if (hook_) hook_->on_timer(now);
   drops_.report(engine_.counters().drops, now, log_);
+}
+
+void ClientDaemon::on_child_exit(core::Time now) {
+  if (hook_) hook_->on_child_exit(now);
 }
 
 void ClientDaemon::shutdown(core::Time now) {
   engine_.shutdown(now);
   apply_events(now);
+  if (hook_) hook_->drain();  // the "down" run too: a firewall script must see it
 }
 
 core::Deadline ClientDaemon::next_deadline() const {
-  return core::earliest(engine_.next_deadline(), drops_.next_deadline());
+  core::Deadline d = core::earliest(engine_.next_deadline(), drops_.next_deadline());
+  return hook_ ? core::earliest(d, hook_->next_deadline()) : d;
 }
 
 nlohmann::json ClientDaemon::status(core::Time now) const {
@@ -172,6 +197,15 @@ nlohmann::json ClientDaemon::status(core::Time now) const {
              {"udp_send_errors", io_.udp_send_errors},
              {"netlink_errors", io_.netlink_errors},
              {"socket_errors", io_.socket_errors}};
+  if (hook_) {
+    const HookCounters& h = hook_->counters();
+    j["hook"] = {{"path", hook_->path()},     {"running", hook_->running()},
+                 {"queued", hook_->queued()}, {"started", h.started},
+                 {"succeeded", h.succeeded},  {"failed", h.failed},
+                 {"timed_out", h.timed_out},  {"dropped", h.dropped}};
+  } else {
+    j["hook"] = nullptr;
+  }
   return j;
 }
 

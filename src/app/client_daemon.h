@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/drop_report.h"
+#include "app/hook.h"
 #include "app/logger.h"
 #include "app/settings.h"
 #include "core/client_engine.h"
@@ -36,13 +37,15 @@ class ClientDaemon {
  public:
   ClientDaemon(const ClientSettings& settings, core::RandomSource& rng, os::TunDevice& tun,
                os::NetConfig& net, SocketFactory sockets, const Logger& log, core::Time now,
-               core::Random48Claims* claims = nullptr);
+               core::Random48Claims* claims = nullptr, os::ProcessRunner* processes = nullptr);
 
   void on_uplink(const core::Uplink& uplink, core::Time now);
   void on_sleep_offset(core::Duration boot_minus_mono, core::Time now);
   void on_tun_readable(core::Time now);
   void on_udp_readable(core::Time now);
   void on_timer(core::Time now);
+  // SIGCHLD: a hook may have finished.
+  void on_child_exit(core::Time now);
   // Withdraws the address and the route; the daemon is about to exit.
   void shutdown(core::Time now);
   core::Deadline next_deadline() const;
@@ -55,9 +58,12 @@ class ClientDaemon {
   nlohmann::json status(core::Time now) const;
   const core::ClientEngine& engine() const { return engine_; }
   const ClientIoCounters& io_counters() const { return io_; }
+  const Hook* hook() const { return hook_ ? &*hook_ : nullptr; }
 
  private:
   void apply_events(core::Time now);
+  // Removes a tunnel address and its source route.
+  void withdraw(int ifindex, const core::Ipv6Addr& address);
   void replace_socket(std::unique_ptr<os::UdpSocket> s);
   void check(const os::OsStatus& st, const char* what);
 
@@ -75,6 +81,7 @@ class ClientDaemon {
   std::vector<os::SendItem> pending_;
   DropReport drops_;
   ClientIoCounters io_;
+  std::optional<Hook> hook_;
 };
 
 }  // namespace m6t::app

@@ -1,5 +1,8 @@
 // Wiring of the client: TUN device, IPv4 monitor, per-attachment socket, control socket,
 // epoll loop, clean shutdown.
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -7,10 +10,12 @@
 #include "app/client_daemon.h"
 #include "app/commands.h"
 #include "app/uplink.h"
+#include "os/claims.h"
 #include "os/clock.h"
 #include "os/control.h"
 #include "os/event_loop.h"
 #include "os/netlink.h"
+#include "os/process.h"
 #include "os/random.h"
 
 namespace m6t::app {
@@ -45,6 +50,12 @@ int run_client(const ClientSettings& s) {
     uplink_index = *idx;
   }
 
+  if (!s.hook.empty() && ::access(s.hook.c_str(), X_OK) < 0)
+    return fail_start(log, "--hook " + s.hook + ": " + std::strerror(errno));
+  auto claims = os::FileClaims::open(s.claims_dir, s.prefix);
+  if (!claims) return fail_start(log, "--claims-dir " + s.claims_dir + ": " + claims.error());
+  auto processes = os::make_process_runner();
+
   auto tun = os::open_tun(s.tun);
   if (!tun) return fail_start(log, "--tun " + s.tun + ": " + tun.error());
   int ifindex = (*tun)->ifindex();
@@ -60,7 +71,8 @@ int run_client(const ClientSettings& s) {
     return os::open_udp(o);
   };
   os::SystemRandom rng;
-  ClientDaemon daemon(s, rng, **tun, **net, factory, log, os::mono_now());
+  ClientDaemon daemon(s, rng, **tun, **net, factory, log, os::mono_now(), claims->get(),
+                      processes.get());
   os::EventLoop& l = **loop;
 
   core::Time next_sleep_check = os::mono_now();
@@ -114,8 +126,13 @@ int run_client(const ClientSettings& s) {
     rearm();
   });
   int stop_signal = 0;
-  if (auto st = l.on_signals({SIGTERM, SIGINT, SIGHUP},
+  if (auto st = l.on_signals({SIGTERM, SIGINT, SIGHUP, SIGCHLD},
                              [&](int sig) {
+                               if (sig == SIGCHLD) {
+                                 daemon.on_child_exit(os::mono_now());
+                                 rearm();
+                                 return;
+                               }
                                if (sig == SIGHUP) {
                                  log.info("SIGHUP: re-reading the IPv4 state");
                                  refresh_uplink();

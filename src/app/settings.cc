@@ -51,6 +51,13 @@ const std::vector<OptionSpec> kClientOptions = {
     {"route-metric", OptionKind::kValue, "N",
      "metric of the IPv6 default route through the tunnel (default 4096, §2.7)"},
     {"no-default-route", OptionKind::kFlag, "", "do not install an IPv6 default route"},
+    {"hook", OptionKind::kValue, "PATH",
+     "program run on every tunnel change, with M6T_STATE, M6T_ADDRESS... in its environment"},
+    {"hook-timeout-s", OptionKind::kValue, "N",
+     "a hook still running after N s is killed (default 10)"},
+    {"claims-dir", OptionKind::kValue, "DIR",
+     "lock files keeping clients that share a /80 on different values (default /run/m6t/claims, "
+     "§2.5)"},
     {"control", OptionKind::kValue, "PATH", "control socket (default /run/m6t/client-<tun>.sock)"},
     {"log-level", OptionKind::kValue, "LEVEL", "error, warn, info or debug (default info)"},
 };
@@ -340,6 +347,16 @@ std::optional<SettingsError> validate(const RawOptions& raw, ClientSettings& out
   if (auto e = get_ifname(raw, "uplink", out.uplink)) return e;
   if (auto e = get_uint_as(raw, "route-metric", 1, 0xffffffffu, out.route_metric)) return e;
   out.default_route = find(raw, "no-default-route") == nullptr;
+  if (auto e = get_string(raw, "hook", out.hook)) return e;
+  if (!out.hook.empty() && out.hook.front() != '/') {
+    const RawValue* r = find(raw, "hook");
+    // A relative path would depend on the daemon's working directory.
+    return bad("hook", *r, out.hook, "give an absolute path");
+  }
+  std::uint64_t ht = static_cast<std::uint64_t>(out.hook_timeout.count());
+  if (auto e = get_uint(raw, "hook-timeout-s", 1, 3600, ht)) return e;
+  out.hook_timeout = std::chrono::seconds(ht);
+  if (auto e = get_string(raw, "claims-dir", out.claims_dir)) return e;
   if (auto e = get_string(raw, "control", out.control)) return e;
   if (out.control.empty()) out.control = default_control_path("client", out.tun);
   return get_log_level(raw, out.log_level);

@@ -60,6 +60,9 @@ struct ClientSettings {
   std::string uplink;  // empty: the interface of the default route
   std::uint32_t route_metric = 4096;
   bool default_route = true;
+  std::string hook;  // empty: none
+  std::chrono::seconds hook_timeout{10};
+  std::string claims_dir = "/run/m6t/claims";
   std::string control;
   std::string log_level = "info";
 };

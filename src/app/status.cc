@@ -116,7 +116,8 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
   for (const auto& g : settings.gateways)
     j["gateways"].push_back(g.to_string());
   const core::Uplink& u = engine.uplink();
-  j["uplink"] = {{"connected", u.connected},
+  j["uplink"] = {{"interface", settings.uplink.empty() ? json(nullptr) : json(settings.uplink)},
+                 {"connected", u.connected},
                  {"address", u.connected ? json(u.address.to_string()) : json(nullptr)},
                  {"router", u.connected ? json(u.router.to_string()) : json(nullptr)},
                  {"ifindex", u.ifindex}};
@@ -144,7 +145,8 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
                        {"reason", core::to_string(it->reason)},
                        {"address", opt_str(it->address)},
                        {"old_address", opt_str(it->old_address)},
-                       {"gateway", it->gateway.to_string()}});
+                       {"gateway", it->gateway.to_string()},
+                       {"ipv4", it->ipv4 ? json(it->ipv4->to_string()) : json(nullptr)}});
   }
   j["history"] = std::move(history);
   return j;
@@ -239,7 +241,7 @@ std::string format_client(const json& j) {
   o << "  address: " << str(j["address"]) << "   prefix: " << str(j["prefix"])
     << "   mtu: " << j["mtu"] << "\n";
   const json& u = j["uplink"];
-  o << "  uplink: "
+  o << "  uplink: " << (u["interface"].is_null() ? std::string() : str(u["interface"]) + " ")
     << (u.value("connected", false) ? str(u["address"]) + " via " + str(u["router"])
                                     : std::string("no IPv4 connectivity"))
     << "\n";
@@ -251,12 +253,18 @@ std::string format_client(const json& j) {
     << "\n  attachments: " << c["attachments"] << ", gateway failures: " << c["gateway_failures"]
     << "\n";
   drops_text(o, j["drops"]);
+  if (const json& h = j["hook"]; h.is_object())
+    o << "  hook " << str(h["path"]) << ": " << h["started"] << " runs, " << h["failed"]
+      << " failed (" << h["timed_out"] << " timed out)"
+      << (h["running"].get<bool>() ? ", running" : "") << "\n";
   if (!j["history"].empty()) o << "  history (newest first):\n";
   for (const auto& h : j["history"]) {
     o << "    " << ago_text(h["ago_ms"]) << "  " << str(h["change"]) << " (" << str(h["reason"])
       << ")  " << (h["address"].is_null() ? "-" : str(h["address"]));
     if (!h["old_address"].is_null()) o << "  was " << str(h["old_address"]);
-    o << "  via " << str(h["gateway"]) << "\n";
+    o << "  via " << str(h["gateway"]);
+    if (!h["ipv4"].is_null()) o << " from " << str(h["ipv4"]);
+    o << "\n";
   }
   return o.str();
 }

@@ -108,7 +108,8 @@ std::optional<ClientEvent> ClientEngine::next_event() {
   return e;
 }
 
-void ClientEngine::record(const ClientEvent& e) {
+void ClientEngine::record(ClientEvent e) {
+  if (uplink_.connected) e.ipv4 = uplink_.address;
   events_.push_back(e);
   history_.push_back(e);
   while (history_.size() > config_.history_len)
@@ -144,7 +145,7 @@ void ClientEngine::attach(AttachReason reason, std::size_t gateway_index, Time n
   write_keepalive(keepalive_, address_);
   ++counters_.attachments;
   record({old ? Change::kChanged : Change::kUp, reason, now, address_, old,
-          config_.gateways.empty() ? Endpoint4{} : config_.gateways[gateway_index_]});
+          config_.gateways.empty() ? Endpoint4{} : config_.gateways[gateway_index_], std::nullopt});
 }
 
 void ClientEngine::detach(AttachReason reason, Time now) {
@@ -153,7 +154,7 @@ void ClientEngine::detach(AttachReason reason, Time now) {
   if (claims_) claims_->release(*random48_);
   random48_.reset();
   record({Change::kDown, reason, now, std::nullopt, address_,
-          config_.gateways.empty() ? Endpoint4{} : config_.gateways[gateway_index_]});
+          config_.gateways.empty() ? Endpoint4{} : config_.gateways[gateway_index_], std::nullopt});
 }
 
 void ClientEngine::gateway_failed(AttachReason reason, Time now) {

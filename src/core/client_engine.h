@@ -98,6 +98,7 @@ struct ClientEvent {
   std::optional<Ipv6Addr> address;      // the new tunnel address (absent on kDown)
   std::optional<Ipv6Addr> old_address;  // the one it replaces (absent on kUp)
   Endpoint4 gateway;
+  std::optional<Ipv4Addr> ipv4;  // the uplink's IPv4 address at the time, if connected
 };
 
 struct ClientCounters {
@@ -157,7 +158,7 @@ class ClientEngine {
   void attach(AttachReason reason, std::size_t gateway_index, Time now);
   void detach(AttachReason reason, Time now);
   void gateway_failed(AttachReason reason, Time now);
-  void record(const ClientEvent& e);
+  void record(ClientEvent e);
   std::uint64_t draw_unclaimed();
   Deadline keepalive_due() const;
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "os/fs.h"
 #include "os/unique_fd.h"
 
 namespace m6t::os {
@@ -38,26 +39,6 @@ OsResult<UniqueFd> unix_socket() {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return errno_error("socket unix");
   return fd;
-}
-
-// Creates the missing directories of `dir` (like mkdir -p, mode 0755).
-OsStatus make_dirs(const std::string& dir) {
-  if (dir.empty()) return Ok{};
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Ok{};
-    return OsError{dir + ": not a directory"};
-  }
-  if (const auto slash = dir.find_last_of('/'); slash != std::string::npos && slash > 0) {
-    if (auto r = make_dirs(dir.substr(0, slash)); !r) return r;
-  }
-  if (::mkdir(dir.c_str(), 0755) < 0) {
-    if (errno == EEXIST) return Ok{};  // created concurrently
-    return errno_error("mkdir " + dir);
-  }
-  // Readable by all whatever the umask: the socket's own mode (0660) is the access control.
-  if (::chmod(dir.c_str(), 0755) < 0) return errno_error("chmod " + dir);
-  return Ok{};
 }
 
 class LinuxControlServer final : public ControlServer {

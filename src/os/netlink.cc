@@ -258,28 +258,32 @@ class LinuxNetConfig final : public NetConfig {
                                 " " + dev_label(ifindex));
   }
 
-  OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) override {
+  OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                     const core::Ipv6Prefix& src) override {
     alignas(nlmsghdr) char buf[kRequestSize];
     // Not REPLACE: for IPv6 it would swap out whatever route has the same prefix and metric,
     // e.g. the host's own router-advertised default route at metric 1024. Without EXCL the
     // kernel answers EEXIST only for a route identical to ours (same device, no gateway,
     // same metric), which is then already in place.
-    nlmsghdr* nlh = route_request(buf, RTM_NEWROUTE, NLM_F_CREATE, ifindex, dst, metric);
+    nlmsghdr* nlh = route_request(buf, RTM_NEWROUTE, NLM_F_CREATE, ifindex, dst, metric, src);
     int err = 0;
-    OsStatus status = nl_.request(nlh, "add route " + route_label(ifindex, dst, metric), &err);
+    OsStatus status = nl_.request(nlh, "add route " + route_label(ifindex, dst, metric, src), &err);
     if (err == EEXIST) return Ok{};
     return status;
   }
 
-  OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) override {
+  OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                     const core::Ipv6Prefix& src) override {
     alignas(nlmsghdr) char buf[kRequestSize];
-    nlmsghdr* nlh = route_request(buf, RTM_DELROUTE, 0, ifindex, dst, metric);
-    return nl_.request(nlh, "del route " + route_label(ifindex, dst, metric));
+    nlmsghdr* nlh = route_request(buf, RTM_DELROUTE, 0, ifindex, dst, metric, src);
+    return nl_.request(nlh, "del route " + route_label(ifindex, dst, metric, src));
   }
 
  private:
-  static std::string route_label(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) {
-    return dst.to_string() + " " + dev_label(ifindex) + " metric " + std::to_string(metric);
+  static std::string route_label(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                                 const core::Ipv6Prefix& src) {
+    return dst.to_string() + (src.len ? " from " + src.to_string() : std::string()) + " " +
+           dev_label(ifindex) + " metric " + std::to_string(metric);
   }
 
   static nlmsghdr* link_request(char* buf, int ifindex) {
@@ -313,7 +317,8 @@ class LinuxNetConfig final : public NetConfig {
   }
 
   static nlmsghdr* route_request(char* buf, std::uint16_t type, std::uint16_t flags, int ifindex,
-                                 const core::Ipv6Prefix& dst, std::uint32_t metric) {
+                                 const core::Ipv6Prefix& dst, std::uint32_t metric,
+                                 const core::Ipv6Prefix& src) {
     std::memset(buf, 0, kRequestSize);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = type;
@@ -321,12 +326,14 @@ class LinuxNetConfig final : public NetConfig {
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
     rtm->rtm_family = AF_INET6;
     rtm->rtm_dst_len = static_cast<std::uint8_t>(dst.len);
+    rtm->rtm_src_len = static_cast<std::uint8_t>(src.len);
     rtm->rtm_table = RT_TABLE_MAIN;
     rtm->rtm_protocol = RTPROT_STATIC;
     rtm->rtm_scope = RT_SCOPE_UNIVERSE;
     rtm->rtm_type = RTN_UNICAST;
     // Without RTA_DST the kernel takes ::/0: the default route.
     if (dst.len > 0) mnl_attr_put(nlh, RTA_DST, dst.addr.b.size(), dst.addr.b.data());
+    if (src.len > 0) mnl_attr_put(nlh, RTA_SRC, src.addr.b.size(), src.addr.b.data());
     mnl_attr_put_u32(nlh, RTA_OIF, static_cast<std::uint32_t>(ifindex));
     mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
     return nlh;
@@ -524,8 +531,11 @@ std::string address_text(int ifindex, const core::Ipv6Addr& addr, unsigned prefi
   return std::to_string(ifindex) + " " + addr.to_string() + "/" + std::to_string(prefix_len);
 }
 
-std::string route_text(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) {
-  return std::to_string(ifindex) + " " + dst.to_string() + " metric " + std::to_string(metric);
+std::string route_text(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                       const core::Ipv6Prefix& src) {
+  return std::to_string(ifindex) + " " + dst.to_string() +
+         (src.len ? " from " + src.to_string() : std::string()) + " metric " +
+         std::to_string(metric);
 }
 
 }  // namespace
@@ -556,12 +566,14 @@ OsStatus FakeNetConfig::del_address(int ifindex, const core::Ipv6Addr& addr, uns
   return record(*this, "del_address " + address_text(ifindex, addr, prefix_len));
 }
 
-OsStatus FakeNetConfig::add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) {
-  return record(*this, "add_route " + route_text(ifindex, dst, metric));
+OsStatus FakeNetConfig::add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                                  const core::Ipv6Prefix& src) {
+  return record(*this, "add_route " + route_text(ifindex, dst, metric, src));
 }
 
-OsStatus FakeNetConfig::del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) {
-  return record(*this, "del_route " + route_text(ifindex, dst, metric));
+OsStatus FakeNetConfig::del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                                  const core::Ipv6Prefix& src) {
+  return record(*this, "del_route " + route_text(ifindex, dst, metric, src));
 }
 
 bool FakeIpv4Monitor::drain() {

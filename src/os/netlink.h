@@ -32,9 +32,12 @@ class NetConfig {
   virtual OsStatus del_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) = 0;
   // A route to `dst` through the device (no next hop: point-to-point), with a metric, in the
   // main table (proto static). A route to the same prefix and metric through another device
-  // is left alone: both then coexist.
-  virtual OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) = 0;
-  virtual OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) = 0;
+  // is left alone: both then coexist. A non-empty `src` makes it a source-specific route
+  // (only for packets from `src`).
+  virtual OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                             const core::Ipv6Prefix& src = {}) = 0;
+  virtual OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                             const core::Ipv6Prefix& src = {}) = 0;
 };
 
 OsResult<std::unique_ptr<NetConfig>> open_netconfig();
@@ -71,7 +74,8 @@ OsResult<std::unique_ptr<Ipv4Monitor>> open_ipv4_monitor();
 
 // Records every call (the failing one included), e.g. "ifindex m6t0", "set_mtu 42 1472",
 // "set_up 42", "add_address 42 fd00::1/80", "del_address 42 fd00::1/80",
-// "add_route 42 ::/0 metric 1024", "del_route 42 ::/0 metric 1024"; fails on demand.
+// "add_route 42 ::/0 metric 1024", "del_route 42 ::/0 from fd00::1/128 metric 1024"; fails on
+// demand.
 class FakeNetConfig final : public NetConfig {
  public:
   OsResult<int> ifindex(const std::string& name) override;
@@ -80,8 +84,10 @@ class FakeNetConfig final : public NetConfig {
   OsStatus make_point_to_point_quiet(int ifindex) override;
   OsStatus add_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) override;
   OsStatus del_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) override;
-  OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) override;
-  OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric) override;
+  OsStatus add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                     const core::Ipv6Prefix& src = {}) override;
+  OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
+                     const core::Ipv6Prefix& src = {}) override;
 
   std::vector<std::string> calls;
   bool fail_next = false;   // the next call fails (then resets)

@@ -85,9 +85,11 @@ TEST_F(ClientDaemonTest, NewAttachmentAddsTheNewAddressBeforeRemovingTheOld) {
   daemon_->on_timer(at_ms(1250));
   std::string second = addr();
   ASSERT_NE(first, second);
-  ASSERT_EQ(net_.calls.size(), 2u) << "the route stays";
+  ASSERT_EQ(net_.calls.size(), 4u) << "the default route stays";
   EXPECT_EQ(net_.calls[0], "add_address 7 " + second + "/128");
-  EXPECT_EQ(net_.calls[1], "del_address 7 " + first + "/128");
+  EXPECT_EQ(net_.calls[1], "add_route 7 ::/0 from " + second + "/128 metric 4096");
+  EXPECT_EQ(net_.calls[2], "del_route 7 ::/0 from " + first + "/128 metric 4096");
+  EXPECT_EQ(net_.calls[3], "del_address 7 " + first + "/128");
   ASSERT_EQ(opened.size(), 2u) << "a fresh socket, hence a fresh NAT mapping";
   EXPECT_EQ(opened[1].second.address, v4("192.0.2.3"));
 }
@@ -101,6 +103,7 @@ TEST_F(ClientDaemonTest, LosingIpv4WithdrawsRouteAndAddress) {
   daemon_->on_uplink(core::Uplink{}, at_ms(1000));
   daemon_->on_timer(at_ms(1250));
   EXPECT_TRUE(called("del_route 7 ::/0 metric 4096"));
+  EXPECT_TRUE(called("del_route 7 ::/0 from " + a + "/128 metric 4096"));
   EXPECT_TRUE(called("del_address 7 " + a + "/128"));
   EXPECT_EQ(fd_changes, 1);
   EXPECT_EQ(daemon_->socket(), nullptr);
@@ -112,6 +115,7 @@ TEST_F(ClientDaemonTest, ShutdownLeavesNothingInstalled) {
   std::string a = addr();
   daemon_->shutdown(at_ms(500));
   EXPECT_TRUE(called("del_route 7 ::/0 metric 4096"));
+  EXPECT_TRUE(called("del_route 7 ::/0 from " + a + "/128 metric 4096"));
   EXPECT_TRUE(called("del_address 7 " + a + "/128"));
 }
 
@@ -126,8 +130,13 @@ TEST_F(ClientDaemonTest, NoDefaultRouteWhenAskedNot) {
       log_, at_ms(0));
   d.on_uplink(kHome, at_ms(0));
   d.on_timer(at_ms(250));
+  // Only the tunnel address's own source route (§2.5), never a plain default route.
+  std::string a = d.engine().address()->to_string();
   for (const auto& c : net_.calls)
-    EXPECT_EQ(c.find("route"), std::string::npos) << c;
+    if (c.find("route") != std::string::npos) {
+      EXPECT_EQ(c, "add_route 7 ::/0 from " + a + "/128 metric 4096");
+    }
+  EXPECT_TRUE(called("add_route 7 ::/0 from " + a + "/128 metric 4096"));
 }
 
 TEST_F(ClientDaemonTest, KeepaliveGoesOutOnTheAttachmentSocket) {
@@ -143,6 +152,60 @@ TEST_F(ClientDaemonTest, KeepaliveGoesOutOnTheAttachmentSocket) {
   auto d = core::decode_ipv6(socket->sent[0].data, 1472);
   ASSERT_TRUE(d);
   EXPECT_TRUE(core::is_keepalive(*d));
+}
+
+}  // namespace
+}  // namespace m6t::app
+
+namespace m6t::app {
+namespace {
+
+// Issue #4: the hook runs after each change is installed, with the change in its environment.
+TEST(ClientDaemonHook, EachChangeRunsTheHookAfterInstallingIt) {
+  ClientSettings s;
+  s.gateways = {testing::ep("203.0.113.2:4500")};
+  s.prefix = *core::Ipv6Prefix::parse("fd00:db8:1:0:1::/80");
+  s.hook = "/usr/local/sbin/m6t-hook";
+  testing::FakeRandom rng;
+  os::FakeTun tun{"m6t0", 7};
+  os::FakeNetConfig net;
+  os::FakeProcessRunner runner;
+  Logger log{"test", LogLevel::kError};
+  auto factory = [](const core::Endpoint4&,
+                    const core::Uplink& u) -> os::OsResult<std::unique_ptr<os::UdpSocket>> {
+    return std::unique_ptr<os::UdpSocket>(
+        std::make_unique<os::FakeUdp>(core::Endpoint4{u.address, 50000}));
+  };
+  ClientDaemon d(s, rng, tun, net, factory, log, testing::at_ms(0), nullptr, &runner);
+  d.on_uplink(kHome, testing::at_ms(0));
+  d.on_timer(testing::at_ms(250));
+  ASSERT_EQ(runner.spawned.size(), 1u);
+  std::string a1 = d.engine().address()->to_string();
+  auto has = [&](std::size_t i, const std::string& kv) {
+    const auto& env = runner.spawned[i].env;
+    return std::find(env.begin(), env.end(), kv) != env.end();
+  };
+  EXPECT_TRUE(has(0, "M6T_STATE=up"));
+  EXPECT_TRUE(has(0, "M6T_ADDRESS=" + a1));
+  EXPECT_TRUE(has(0, "M6T_IPV4_ADDRESS=192.0.2.2"));
+  EXPECT_TRUE(std::find(net.calls.begin(), net.calls.end(), "add_address 7 " + a1 + "/128") !=
+              net.calls.end());
+
+  runner.finish(1000, 0);
+  d.on_child_exit(testing::at_ms(300));
+  d.on_uplink(kHotel, testing::at_ms(1000));
+  d.on_timer(testing::at_ms(1250));
+  ASSERT_EQ(runner.spawned.size(), 2u);
+  EXPECT_TRUE(has(1, "M6T_STATE=changed"));
+  EXPECT_TRUE(has(1, "M6T_OLD_ADDRESS=" + a1));
+  EXPECT_TRUE(has(1, "M6T_IPV4_ADDRESS=192.0.2.3"));
+
+  runner.exit_on_wait = 0;
+  d.shutdown(testing::at_ms(2000));  // waits for the queued "down" run
+  ASSERT_EQ(runner.spawned.size(), 3u);
+  EXPECT_TRUE(has(2, "M6T_STATE=down"));
+  EXPECT_TRUE(has(2, "M6T_REASON=shutdown"));
+  EXPECT_EQ(d.status(testing::at_ms(2000))["hook"]["started"], 3);
 }
 
 }  // namespace

@@ -123,3 +123,20 @@ def pytest_runtest_makereport(item, call):
         for t in getattr(item, _TOPO_ATTR, []):
             if t.processes:
                 rep.sections.append((f"m6t logs ({t.id}, {t.workdir})", t.logs(lines=80)))
+
+
+@pytest.fixture
+def measure(request):
+    """measure(what, seconds): prints a measured time and appends it, as a JSON line, to the
+    file named by $M6T_MEASUREMENTS (scripts/test.sh prints the collected lines at the end).
+    Measurements are reported, never asserted against: speed belongs to bench/."""
+    import json
+
+    def record(what: str, seconds: float) -> None:
+        print(f"MEASURED {what}: {seconds:.3f} s")
+        path = os.environ.get("M6T_MEASUREMENTS")
+        if path:
+            with open(path, "a") as f:
+                f.write(json.dumps({"test": request.node.name, "what": what,
+                                    "seconds": round(seconds, 3)}) + "\n")
+    return record

@@ -702,12 +702,18 @@ table ip6 m6tsilence {{
         for g in gateways:
             args += ["--gateway", g]
         args += ["--prefix", mn_prefix80(self.ula, subnet, mn_id), "--tun", tun, *extra]
+        if "--claims-dir" not in extra:  # the clients of one topology share one (section 2.5)
+            args += ["--claims-dir", str(self.claims_dir)]
         d = self._register(Daemon(mn, name, self.m6t_bin, "client", args,
                                   self.rundir / f"{name}.sock", self.log_path(name), tun))
         d.prefix80 = mn_prefix80(self.ula, subnet, mn_id)  # type: ignore[attr-defined]
         if wait:
             self.wait_client_address(d)
         return d
+
+    @property
+    def claims_dir(self) -> Path:
+        return self.rundir / "claims"
 
     def client_address(self, d: Daemon) -> str | None:
         """The client's tunnel address, once it is in show --json AND on its TUN device."""

@@ -9,6 +9,7 @@
 
 #include "app/client_daemon.h"
 #include "app/commands.h"
+#include "app/least_privilege.h"
 #include "app/uplink.h"
 #include "os/claims.h"
 #include "os/clock.h"
@@ -37,6 +38,13 @@ constexpr auto kSleepCheck = std::chrono::seconds(2);
 
 int run_client(const ClientSettings& s) {
   Logger log("client", parse_log_level(s.log_level));
+  auto privileges = os::make_privileges();
+  std::optional<os::UserIds> user;
+  if (!s.user.empty()) {
+    auto ids = privileges->lookup(s.user);
+    if (!ids) return fail_start(log, "--user " + s.user + ": " + ids.error());
+    user = *ids;
+  }
   auto loop = os::EventLoop::create();
   if (!loop) return fail_start(log, loop.error());
   auto net = os::open_netconfig();
@@ -52,6 +60,7 @@ int run_client(const ClientSettings& s) {
 
   if (!s.hook.empty() && ::access(s.hook.c_str(), X_OK) < 0)
     return fail_start(log, "--hook " + s.hook + ": " + std::strerror(errno));
+  const OwnedDir claims_dir{s.claims_dir, dir_exists(s.claims_dir), true};
   auto claims = os::FileClaims::open(s.claims_dir, s.prefix);
   if (!claims) return fail_start(log, "--claims-dir " + s.claims_dir + ": " + claims.error());
   auto processes = os::make_process_runner();
@@ -88,6 +97,7 @@ int run_client(const ClientSettings& s) {
     }
   };
 
+  const OwnedDir control_dir{parent_dir(s.control), dir_exists(parent_dir(s.control))};
   auto control = os::ControlServer::open(s.control, l, [&](const std::string& req) {
     if (req != "show") return std::string(R"({"error":"unknown request"})");
     return daemon.status(os::mono_now()).dump();
@@ -143,6 +153,13 @@ int run_client(const ClientSettings& s) {
                              });
       !st)
     return fail_start(log, st.error());
+  // Everything is set up; the first attachment below already runs with what is kept
+  // (least_privilege.h).
+  if (user) {
+    auto keep = client_keeps(!s.uplink.empty(), os::kernel_allows_unprivileged_bindtodevice());
+    if (auto st = become_user(*privileges, *user, {claims_dir, control_dir}, keep, log); !st)
+      return fail_start(log, st.error());
+  }
 
   log.info("m6t client up: tun ", s.tun, " mtu ", s.mtu, ", prefix ", s.prefix.to_string(), ", ",
            s.gateways.size(), " gateway(s), first ", s.gateways.front().to_string(), ", control ",

@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "app/gateway_daemon.h"
+#include "app/least_privilege.h"
 #include "os/clock.h"
 #include "os/control.h"
 #include "os/event_loop.h"
@@ -25,6 +26,13 @@ int fail_start(const Logger& log, const std::string& what) {
 
 int run_gateway(const GatewaySettings& s) {
   Logger log("gateway", parse_log_level(s.log_level));
+  auto privileges = os::make_privileges();
+  std::optional<os::UserIds> user;
+  if (!s.user.empty()) {
+    auto ids = privileges->lookup(s.user);
+    if (!ids) return fail_start(log, "--user " + s.user + ": " + ids.error());
+    user = *ids;
+  }
   auto loop = os::EventLoop::create();
   if (!loop) return fail_start(log, loop.error());
   auto net = os::open_netconfig();
@@ -53,6 +61,7 @@ int run_gateway(const GatewaySettings& s) {
   os::SystemRandom rng;
   GatewayDaemon daemon(s, rng, **tun, std::move(sockets), log, os::mono_now());
 
+  const OwnedDir control_dir{parent_dir(s.control), dir_exists(parent_dir(s.control))};
   auto control = os::ControlServer::open(s.control, **loop, [&](const std::string& req) {
     if (req != "show") return std::string(R"({"error":"unknown request"})");
     return daemon.status(os::mono_now()).dump();
@@ -92,6 +101,11 @@ int run_gateway(const GatewaySettings& s) {
                              });
       !st)
     return fail_start(log, st.error());
+  // Everything is set up: from here on no capability is needed (least_privilege.h).
+  if (user) {
+    if (auto st = become_user(*privileges, *user, {control_dir}, gateway_keeps(), log); !st)
+      return fail_start(log, st.error());
+  }
   rearm();
 
   std::string listening;
@@ -107,8 +121,11 @@ int run_gateway(const GatewaySettings& s) {
     status = kExitFailure;
   }
   // Leave nothing behind: the route explicitly, then the device (closing it removes it).
-  if (auto st = (*net)->del_route(ifindex, s.prefix, 1024); !st)
-    log.warn("remove route: ", st.error());
+  // Without CAP_NET_ADMIN (--user) only the latter is possible; the route goes with it.
+  if (!user) {
+    if (auto st = (*net)->del_route(ifindex, s.prefix, 1024); !st)
+      log.warn("remove route: ", st.error());
+  }
   log.info("m6t gateway stopped", stop_signal ? std::string(" by ") + strsignal(stop_signal) : "");
   return status;
 }

@@ -36,6 +36,8 @@ const std::vector<OptionSpec> kGatewayOptions = {
     {"max-states", OptionKind::kValue, "N", "cap on states (default 262144)"},
     {"max-temp-states", OptionKind::kValue, "N", "cap on temporary states (default 65536)"},
     {"control", OptionKind::kValue, "PATH", "control socket (default /run/m6t/gateway-<tun>.sock)"},
+    {"user", OptionKind::kValue, "NAME",
+     "after setup, run as this user with no capability (default: stay root)"},
     {"log-level", OptionKind::kValue, "LEVEL", "error, warn, info or debug (default info)"},
 };
 
@@ -59,6 +61,8 @@ const std::vector<OptionSpec> kClientOptions = {
      "lock files keeping clients that share a /80 on different values (default /run/m6t/claims, "
      "§2.5)"},
     {"control", OptionKind::kValue, "PATH", "control socket (default /run/m6t/client-<tun>.sock)"},
+    {"user", OptionKind::kValue, "NAME",
+     "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"},
     {"log-level", OptionKind::kValue, "LEVEL", "error, warn, info or debug (default info)"},
 };
 
@@ -324,6 +328,7 @@ std::optional<SettingsError> validate(const RawOptions& raw, GatewaySettings& ou
   if (out.max_temp_states > out.max_states) out.max_temp_states = out.max_states;
   if (auto e = get_string(raw, "control", out.control)) return e;
   if (out.control.empty()) out.control = default_control_path("gateway", out.tun);
+  if (auto e = get_string(raw, "user", out.user)) return e;
   return get_log_level(raw, out.log_level);
 }
 
@@ -359,6 +364,7 @@ std::optional<SettingsError> validate(const RawOptions& raw, ClientSettings& out
   if (auto e = get_string(raw, "claims-dir", out.claims_dir)) return e;
   if (auto e = get_string(raw, "control", out.control)) return e;
   if (out.control.empty()) out.control = default_control_path("client", out.tun);
+  if (auto e = get_string(raw, "user", out.user)) return e;
   return get_log_level(raw, out.log_level);
 }
 

@@ -48,6 +48,7 @@ struct GatewaySettings {
   std::uint32_t max_states = 262144;
   std::uint32_t max_temp_states = 65536;
   std::string control;  // empty: default path
+  std::string user;     // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
 };
 
@@ -64,6 +65,7 @@ struct ClientSettings {
   std::chrono::seconds hook_timeout{10};
   std::string claims_dir = "/run/m6t/claims";
   std::string control;
+  std::string user;  // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
 };
 

@@ -100,6 +100,7 @@ burst = 7
 max-states = 1000
 max-temp-states = 100
 control = "/tmp/x.sock"
+user = "m6t"
 log-level = "debug"
 )");
   RawOptions raw;
@@ -114,6 +115,7 @@ log-level = "debug"
   EXPECT_EQ(g.active_lifetime.count(), 60);
   EXPECT_EQ(g.burst, 7u);
   EXPECT_EQ(g.max_temp_states, 100u);
+  EXPECT_EQ(g.user, "m6t");
   EXPECT_EQ(g.log_level, "debug");
 }
 

@@ -20,5 +20,13 @@ ctest --test-dir build-asan --output-on-failure -j2 --timeout 300 -LE check
 if [ -d tests/integration ]; then
   step "integration tests (network namespaces, nftables NAT, real binaries)"
   M6T_BIN="$root/build/m6t" /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration
+  step "integration tests with the ASan/UBSan build of the daemons (a sanitizer report fails)"
+  # Leaks are checked at every daemon's exit; any report (ASan, LSan, UBSan) in a daemon's log
+  # fails its test (tests/integration/conftest.py). ${M6T_ASAN_INTEGRATION:-...} selects
+  # the tests: by default all but those that only let real time pass.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  M6T_BIN="$root/build-asan/m6t" /usr/bin/python3 -m pytest -v -p no:cacheprovider \
+    -m "${M6T_ASAN_INTEGRATION:-not slow}" tests/integration
 fi
 step "all tests passed"

@@ -24,6 +24,7 @@ time).  The whole suite takes about 90 s, 30 s of which is the keepalive test's 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -35,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import topology  # noqa: E402
 
 _TOPO_ATTR = "_m6t_topologies"
+_SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |"
+                           r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)")
 
 
 def pytest_configure(config):
@@ -104,8 +107,14 @@ def make_topology(request, tmp_path, root):
                for t in topos for d in t.daemons() if d.crashed()]
     for t in reversed(topos):
         t.teardown()
-    if crashed:
-        pytest.fail("\n".join(crashed), pytrace=False)
+    # ASan/UBSan builds (scripts/test.sh runs the suite with one): a report in any process's
+    # log fails the test, whatever it asserted; the daemons have exited by now, so leak
+    # reports (at exit) are in.
+    reports = [] if already_failed else [f"{p.name}: sanitizer report\n{p.log_tail(120)}"
+                                         for t in topos for p in t.processes
+                                         if _SANITIZER_RE.search(p.read_log())]
+    if crashed or reports:
+        pytest.fail("\n".join(crashed + reports), pytrace=False)
 
 
 @pytest.fixture

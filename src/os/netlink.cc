@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -71,7 +72,11 @@ std::string extack_message(const nlmsghdr* nlh) {
   const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
   const std::size_t payload_len = mnl_nlmsg_get_payload_len(nlh);
   std::size_t offset = sizeof(nlmsgerr);
-  if ((nlh->nlmsg_flags & NLM_F_CAPPED) == 0) offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  if ((nlh->nlmsg_flags & NLM_F_CAPPED) == 0) {
+    // The echoed request; a length below a header would wrap the offset around.
+    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return {};
+    offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  }
   offset = MNL_ALIGN(offset);
   if (offset >= payload_len) return {};
   AttrTable<NLMSGERR_ATTR_MAX> table;
@@ -515,6 +520,21 @@ OsResult<std::unique_ptr<Ipv4Monitor>> open_ipv4_monitor() {
   if (!requests) return OsError{requests.error()};
   return std::unique_ptr<Ipv4Monitor>(
       new LinuxIpv4Monitor(std::move(*events), std::move(*requests)));
+}
+
+NetlinkParse parse_netlink_messages(std::span<const std::uint8_t> buf, Ipv4Snapshot& out) {
+  NetlinkParse r;
+  int len = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));
+  for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+       nlh = mnl_nlmsg_next(nlh, &len)) {
+    ++r.messages;
+    if (affects_ipv4_snapshot(nlh)) r.affects_snapshot = true;
+    parse_address(nlh, out);
+    parse_route(nlh, out);
+    if (nlh->nlmsg_type == NLMSG_ERROR && mnl_nlmsg_get_payload_len(nlh) >= sizeof(nlmsgerr))
+      r.extack = extack_message(nlh);
+  }
+  return r;
 }
 
 // --- fakes ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,18 @@ class Ipv4Monitor {
 };
 
 OsResult<std::unique_ptr<Ipv4Monitor>> open_ipv4_monitor();
+
+// What the monitor and the dumps make of the kernel's messages, for the fuzz target
+// (fuzz/fuzz_netlink.cc) and tests: every RTM_NEWADDR/RTM_NEWROUTE in `buf` (a stream of
+// netlink messages, 4-byte aligned) adds to `out` as a dump would; `affects_snapshot` is what
+// drain() would say; `extack` the last NLMSG_ERROR's NETLINK_EXT_ACK message. Never reads
+// outside `buf`, whatever it holds.
+struct NetlinkParse {
+  std::size_t messages = 0;
+  bool affects_snapshot = false;
+  std::string extack;
+};
+NetlinkParse parse_netlink_messages(std::span<const std::uint8_t> buf, Ipv4Snapshot& out);
 
 // Records every call (the failing one included), e.g. "ifindex m6t0", "set_mtu 42 1472",
 // "set_up 42", "add_address 42 fd00::1/80", "del_address 42 fd00::1/80",

@@ -78,7 +78,9 @@ TEST(ClientSettings, PrefixMustBeA80) {
 class ConfigFile : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
-    path_ = ::testing::TempDir() + "m6t_settings_test.toml";
+    // One file per test: ctest runs the tests of this fixture in parallel processes.
+    path_ = ::testing::TempDir() + "m6t_settings_test_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
     std::ofstream(path_) << text;
     return path_;
   }

@@ -39,6 +39,14 @@ std::string dev_label(int ifindex) {
   return "ifindex " + std::to_string(ifindex);
 }
 
+// mnl_nlmsg_ok compares (int)nlmsg_len with the bytes left: a length above 2^31 turns
+// negative, passes, and mnl_nlmsg_next then walks backwards out of the buffer (found by
+// fuzz/fuzz_netlink.cc). The kernel never sends that, but a parser must not depend on it.
+bool message_fits(const nlmsghdr* nlh, int len) {
+  return len >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+         nlh->nlmsg_len <= static_cast<unsigned>(len);
+}
+
 // Attribute table filled by mnl_attr_parse: one pointer per type up to N.
 template <int N>
 struct AttrTable {
@@ -189,7 +197,7 @@ class NlSocket {
       }
       auto len = static_cast<int>(n);
       for (const auto* reply = reinterpret_cast<const nlmsghdr*>(buf_.get());
-           mnl_nlmsg_ok(reply, len); reply = mnl_nlmsg_next(reply, &len)) {
+           message_fits(reply, len); reply = mnl_nlmsg_next(reply, &len)) {
         // Stale answers to an earlier request that timed out carry an older number.
         if (reply->nlmsg_seq != seq || reply->nlmsg_pid != portid_) continue;
         if (std::optional<OsStatus> done = on_reply(reply)) return std::move(*done);
@@ -454,7 +462,7 @@ class LinuxIpv4Monitor final : public Ipv4Monitor {
         continue;
       }
       auto len = static_cast<int>(n);
-      for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+      for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); message_fits(nlh, len);
            nlh = mnl_nlmsg_next(nlh, &len)) {
         if (affects_ipv4_snapshot(nlh)) changed = true;
       }
@@ -525,7 +533,7 @@ OsResult<std::unique_ptr<Ipv4Monitor>> open_ipv4_monitor() {
 NetlinkParse parse_netlink_messages(std::span<const std::uint8_t> buf, Ipv4Snapshot& out) {
   NetlinkParse r;
   int len = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));
-  for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+  for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); message_fits(nlh, len);
        nlh = mnl_nlmsg_next(nlh, &len)) {
     ++r.messages;
     if (affects_ipv4_snapshot(nlh)) r.affects_snapshot = true;

@@ -3,7 +3,6 @@
 #include <cap-ng.h>
 #include <linux/capability.h>
 #include <pwd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -11,14 +10,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define M6T_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define M6T_ASAN 1
-#endif
-#endif
 
 namespace m6t::os {
 
@@ -79,13 +70,6 @@ class CapngPrivileges final : public Privileges {
     if (::getresuid(&r, &e, &s) < 0 || r != ids.uid || e != ids.uid || s != ids.uid ||
         ::getresgid(&rg, &eg, &sg) < 0 || rg != ids.gid || eg != ids.gid || sg != ids.gid)
       return OsError{"user '" + ids.name + "': ids not changed"};
-#if defined(M6T_ASAN)
-    // Sanitizer builds only: LeakSanitizer's exit check stops the process's threads with
-    // ptrace, which a non-dumpable process (as setuid makes us) refuses. Release builds stay
-    // non-dumpable, so that no other process of the user can attach to the daemon's
-    // descriptors (its TUN device above all).
-    ::prctl(PR_SET_DUMPABLE, 1);
-#endif
     capng_get_caps_process();
     for (unsigned cap = 0; cap <= CAP_LAST_CAP; ++cap) {
       bool wanted = false;

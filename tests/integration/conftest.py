@@ -37,7 +37,8 @@ import topology  # noqa: E402
 
 _TOPO_ATTR = "_m6t_topologies"
 _SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |"
-                           r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)")
+                           r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)|"
+                           r"Sanitizer has encountered a fatal error")
 
 
 def pytest_configure(config):

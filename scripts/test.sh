@@ -19,7 +19,17 @@ cmake -S . -B build-asan -DM6T_FUZZ_SECONDS="${M6T_FUZZ_SECONDS:-10}" >/dev/null
 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300 -LE check
 if [ -d tests/integration ]; then
   step "integration tests (network namespaces, nftables NAT, real binaries)"
+  export M6T_MEASUREMENTS="$root/build/measurements.jsonl"
+  rm -f "$M6T_MEASUREMENTS"
   M6T_BIN="$root/build/m6t" /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration
+  step "measured by the integration tests (reported, not asserted; see $M6T_MEASUREMENTS)"
+  /usr/bin/python3 - "$M6T_MEASUREMENTS" <<'PY'
+import json, pathlib, sys
+p = pathlib.Path(sys.argv[1])
+for line in (p.read_text().splitlines() if p.exists() else []):
+    m = json.loads(line)
+    print(f"  {m['value']:12.3f} {m['unit']:<6} {m['what']}")
+PY
   step "integration tests with the ASan/UBSan build of the daemons (a sanitizer report fails)"
   # Leaks are checked at every daemon's exit; any report (ASan, LSan, UBSan) in a daemon's log
   # fails its test (tests/integration/conftest.py). M6T_ASAN_INTEGRATION (a -m expression)
@@ -27,7 +37,8 @@ if [ -d tests/integration ]; then
   # test needs the release build (valgrind and ASan exclude each other) and ran above.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  M6T_BIN="$root/build-asan/m6t" /usr/bin/python3 -m pytest -v -p no:cacheprovider \
+  M6T_MEASUREMENTS="" M6T_BIN="$root/build-asan/m6t" \
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider \
     -m "${M6T_ASAN_INTEGRATION:-not slow}" -k "not valgrind" tests/integration
 fi
 step "all tests passed"

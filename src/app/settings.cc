@@ -381,6 +381,23 @@ std::optional<SettingsError> validate(const RawOptions& raw, ClientSettings& out
   return get_log_level(raw, out.log_level);
 }
 
+SettingsError::SettingsError(std::string m) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : m) {
+    if (c == '\n') {
+      message += "\\n";
+    } else if (c == '\t') {
+      message += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      message += "\\x";
+      message += kHex[c >> 4];
+      message += kHex[c & 15];
+    } else {
+      message += static_cast<char>(c);
+    }
+  }
+}
+
 std::string default_control_path(const std::string& role, const std::string& tun) {
   return std::string(kControlDir) + "/" + role + "-" + tun + ".sock";
 }

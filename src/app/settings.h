@@ -31,7 +31,11 @@ struct RawValue {
 using RawOptions = std::map<std::string, RawValue>;
 
 // A user error: printed as one line, exit status 2.
+// The message is one line whatever the file held: control characters that reach it (from a
+// quoted key or value, or quoted back by the TOML parser, e.g. "saw 'tru\n'") are escaped
+// as \n, \t or \xNN (found by fuzz/fuzz_settings.cc).
 struct SettingsError {
+  SettingsError(std::string m);  // NOLINT: implicit, so that `return {text};` keeps working
   std::string message;
 };
 

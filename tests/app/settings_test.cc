@@ -160,6 +160,26 @@ route-metric = 100
   EXPECT_EQ(c.route_metric, 100u);
 }
 
+// Found by fuzz/fuzz_settings.cc: the TOML parser quotes the input back, newline included,
+// and a quoted value reaches the validators' messages as it is; an error stays one line.
+TEST_F(ConfigFile, ErrorsStayOneLineWhateverTheFileHolds) {
+  auto path = write("[gateway]\nlisten = tru\n");
+  RawOptions raw;
+  auto e = load_config(path, "gateway", gateway_options(), raw);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message.find('\n'), std::string::npos) << e->message;
+  EXPECT_NE(e->message.find("\\n"), std::string::npos) << e->message;
+
+  path = write("[gateway]\nlisten = [\"203.0.113.2:4500\"]\nprefix = \"fd00::\\n\\u001b[31m\"\n");
+  raw.clear();
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
+  GatewaySettings g;
+  e = validate(raw, g);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, path + ":3: prefix = \"fd00::\\n\\x1b[31m\": missing /LENGTH")
+      << e->message;
+}
+
 TEST_F(ConfigFile, ErrorsGiveFileAndLine) {
   auto path = write("[gateway]\nlisten = [\"203.0.113.2:4500\"]\nprefx = \"fd00::/48\"\n");
   RawOptions raw;

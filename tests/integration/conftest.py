@@ -132,11 +132,13 @@ def measure(request):
     Measurements are reported, never asserted against: speed belongs to bench/."""
     import json
 
-    def record(what: str, seconds: float) -> None:
-        print(f"MEASURED {what}: {seconds:.3f} s")
+    def record(what: str, seconds: float, **extra) -> None:
+        """``extra``: more figures of the same measurement (rates, losses), as name=value."""
+        more = "".join(f", {k}={v}" for k, v in extra.items())
+        print(f"MEASURED {what}: {seconds:.3f} s{more}")
         path = os.environ.get("M6T_MEASUREMENTS")
         if path:
             with open(path, "a") as f:
                 f.write(json.dumps({"test": request.node.name, "what": what,
-                                    "seconds": round(seconds, 3)}) + "\n")
+                                    "seconds": round(seconds, 3), **extra}) + "\n")
     return record

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.m6t
 MB = 1 << 20
 MAX_STATES = 4096
 MAX_TEMP_STATES = 1024
-XFER_BYTES = 8 * MB
+XFER_BYTES = 32 * MB
 PINGS = 20
 # Allocator arenas, the control socket's JSON answers, stacks: what the process may grow by
 # besides the tables (the bound is checked against RSS, which counts all of it).
@@ -111,7 +111,7 @@ def test_gateway_holds_under_attack(make_topology, m6t_bin, measure):
     # Without attack first: the reference figures.
     xfer, ping = run_load(topo, 5001)
     assert xfer["ok"], f"transfer without attack: {xfer}"
-    measure("no attack: MN->HA 8 MiB over TCP", xfer["seconds"], mbit_s=round(xfer["mbit_s"], 1),
+    measure("no attack: MN->HA 32 MiB over TCP", xfer["seconds"], mbit_s=round(xfer["mbit_s"], 1),
             ping_loss=round(ping.loss, 3))
 
     log_lines_before = len(gw.read_log().splitlines())
@@ -139,7 +139,7 @@ def test_gateway_holds_under_attack(make_topology, m6t_bin, measure):
                     {k: v["bytes"] for k, v in atk_before.items()})
         drops = delta(after["drops"], before["drops"])
         reasons_seen |= {k for k, v in drops.items() if v > 0}
-        measure(f"{mode} attack: MN->HA 8 MiB over TCP", xfer["seconds"],
+        measure(f"{mode} attack: MN->HA 32 MiB over TCP", xfer["seconds"],
                 mbit_s=round(xfer["mbit_s"], 1), ping_loss=round(ping.loss, 3),
                 attack_pps=rate["pps"], attack_datagrams=rate["datagrams"],
                 attack_mbit_s=rate["mbit_s"])

@@ -1,12 +1,15 @@
 // m6t-attack: sends the attacks of issue #6 at a gateway, as fast as the machine allows, from
 // spoofed IPv4 sources (raw socket, IP_HDRINCL, sendmmsg batches). Bounded: --count and
 // --duration are mandatory; it only sends to and from documentation/test addresses and
-// refuses to run in the initial network namespace. Prints what it did as one JSON line:
+// refuses to run outside a named (ip netns) namespace. Prints what it did as one JSON line:
 //   {"mode":"flood","datagrams":N,"frames":N,"bytes":N,"seconds":S,"pps":R,...}
+// where datagrams were built, frames (IPv4 packets, more than datagrams when fragmented) were
+// accepted by the kernel, and pps is frames per second.
 //
 // Usage: m6t-attack MODE --to 203.0.113.2:4500 --from 10.66.0.0/16 --prefix fd00:db8:1::/48
 //          --home-agent 2001:db8:1::2 --count 1000000 --duration 5 [--rate PPS] [--payload echo]
 //          [--victim ADDR6] [--victim-nat A.B.C.D:PORT] [--run N] [--size N] [--mtu N]
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,13 +50,30 @@ int usage_error(const std::string& what) {
   return 2;
 }
 
-// The tool must only ever send inside a test namespace: the initial namespace (the one of
-// PID 1) is where real interfaces live.
-bool in_initial_netns() {
-  struct stat self {
-  }, init{};
-  if (stat("/proc/self/ns/net", &self) != 0 || stat("/proc/1/ns/net", &init) != 0) return true;
-  return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+// The tool must only ever send inside a test namespace: it refuses to run unless its network
+// namespace is one of the named namespaces of `ip netns` (/run/netns/*), which the tests and
+// benchmarks create and remove, and never in the namespace of PID 1 where real interfaces live.
+bool in_named_test_netns() {
+  struct stat self {};
+  if (stat("/proc/self/ns/net", &self) != 0) return false;
+  struct stat init {};
+  if (stat("/proc/1/ns/net", &init) == 0 && init.st_ino == self.st_ino &&
+      init.st_dev == self.st_dev)
+    return false;
+  DIR* dir = opendir("/run/netns");
+  if (!dir) return false;
+  bool found = false;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    struct stat ns {};
+    std::string path = std::string("/run/netns/") + e->d_name;
+    if (stat(path.c_str(), &ns) == 0 && ns.st_ino == self.st_ino && ns.st_dev == self.st_dev) {
+      found = true;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
 }
 
 bool parse_cidr(const std::string& s, core::Ipv4Addr& net, unsigned& len) {
@@ -146,8 +166,8 @@ int main(int argc, char** argv) {
   c.data_len = size;
   c.mtu = mtu;
   c.run = run;
-  if (in_initial_netns())
-    return usage_error("refusing to run in the initial network namespace: use ip netns exec");
+  if (!in_named_test_netns())
+    return usage_error("refusing to run outside a named test namespace: use ip netns exec NS");
 
   int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);  // IPPROTO_RAW implies IP_HDRINCL
   if (fd < 0) {
@@ -265,7 +285,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(sent_frames), static_cast<unsigned long long>(bytes),
       static_cast<unsigned long long>(errors), static_cast<unsigned long long>(nobufs),
       static_cast<unsigned long long>(unsent), secs,
-      secs > 0 ? static_cast<double>(datagrams) / secs : 0.0,
+      secs > 0 ? static_cast<double>(sent_frames) / secs : 0.0,
       secs > 0 ? static_cast<double>(bytes) * 8 / 1e6 / secs : 0.0, stopped_by.c_str(),
       intent.c_str());
   return 0;

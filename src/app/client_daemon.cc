@@ -25,6 +25,9 @@ core::ClientConfig engine_config(const ClientSettings& s) {
   c.gateways = s.gateways;
   c.mtu = s.mtu;
   c.keepalive_interval = s.keepalive;
+  c.max_unanswered = s.keepalive_misses;
+  c.debounce = s.debounce;
+  c.backoff_max = s.backoff_max;
   return c;
 }
 

@@ -57,6 +57,9 @@ struct ClientSettings {
   std::string tun = "m6t0";
   std::uint32_t mtu = 1472;
   std::chrono::seconds keepalive{30};
+  std::uint32_t keepalive_misses = 3;
+  std::chrono::milliseconds debounce{250};
+  std::chrono::seconds backoff_max{64};
   std::string uplink;  // empty: the interface of the default route
   std::uint32_t route_metric = 4096;
   bool default_route = true;

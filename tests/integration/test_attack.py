@@ -122,6 +122,7 @@ def test_gateway_holds_under_attack(make_topology, m6t_bin, measure):
     log_lines_before = len(gw.read_log().splitlines())
     t_attacks = time.monotonic()
     reasons_seen: set[str] = set()
+    rss_max = rss_start
     for run, (mode, args, expected) in enumerate(attacks, start=1):
         # The HA answers this one's first packets: states of the attacker go active. (The
         # hijack's echo requests never reach it: they are dropped for their binding.)
@@ -180,6 +181,7 @@ def test_gateway_holds_under_attack(make_topology, m6t_bin, measure):
         # Memory stays under what the caps allow.
         for rss in (rss_during, vm_rss(gw.pid)):
             assert rss <= rss_bound, f"{ctx}\nRSS {rss} > bound {rss_bound} (start {rss_start})"
+            rss_max = max(rss_max, rss)
         assert after["states_total"] <= MAX_STATES, ctx
         assert after["states_temporary"] <= MAX_TEMP_STATES, ctx
         gw.check_alive()
@@ -195,3 +197,6 @@ def test_gateway_holds_under_attack(make_topology, m6t_bin, measure):
         f"{len(new_lines)} log lines in {elapsed:.0f} s (limit {limit}):\n" + \
         "\n".join(new_lines[:50])
     measure("attacks: gateway log lines written", len(new_lines), "lines")
+    measure("attacks: gateway VmRSS at start", rss_start / MB, "MiB")
+    measure("attacks: gateway VmRSS, largest seen", rss_max / MB, "MiB")
+    measure("attacks: gateway VmRSS, bound from the caps", rss_bound / MB, "MiB")

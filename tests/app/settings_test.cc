@@ -1,6 +1,7 @@
 #include "app/settings.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -98,7 +99,9 @@ TEST(ClientSettings, MobilityTimersReachTheEngine) {
 class ConfigFile : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
-    path_ = ::testing::TempDir() + "m6t_settings_test.toml";
+    // Per process and test: ctest runs these tests in parallel, and other checkouts too.
+    path_ = ::testing::TempDir() + "m6t_settings_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
     std::ofstream(path_) << text;
     return path_;
   }

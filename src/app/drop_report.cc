@@ -12,6 +12,10 @@ std::string DropReport::summary(std::uint64_t n, core::Drop d,
 
 int DropReport::report(const core::DropCounters& counters, core::Time now, const Logger& log) {
   if (!due_ || now < *due_) return 0;
+  return flush(counters, now, log);
+}
+
+int DropReport::flush(const core::DropCounters& counters, core::Time now, const Logger& log) {
   int lines = 0;
   for (std::size_t i = 0; i < core::kDropCount; ++i) {
     auto d = static_cast<core::Drop>(i);

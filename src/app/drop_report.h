@@ -31,6 +31,9 @@ class DropReport {
   // Logs what changed since the last report, when due: one line per reason. Returns the number
   // of lines written.
   int report(const core::DropCounters& counters, core::Time now, const Logger& log);
+  // At shutdown: whatever is still unreported, due or not (the last interval's drops would be
+  // lost otherwise).
+  int flush(const core::DropCounters& counters, core::Time now, const Logger& log);
 
   // The summary line of n drops for one reason.
   static std::string summary(std::uint64_t n, core::Drop d,

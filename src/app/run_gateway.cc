@@ -106,6 +106,7 @@ int run_gateway(const GatewaySettings& s) {
     log.error("event loop: ", run.error());
     status = kExitFailure;
   }
+  daemon.shutdown(os::mono_now());
   // Leave nothing behind: the route explicitly, then the device (closing it removes it).
   if (auto st = (*net)->del_route(ifindex, s.prefix, 1024); !st)
     log.warn("remove route: ", st.error());

@@ -134,6 +134,24 @@ TEST_F(DropReportTest, LinesAreBoundedByReasonsTimesIntervals) {
   EXPECT_GE(total, core::kDropCount * (60 / 10));
 }
 
+TEST_F(DropReportTest, FlushAtShutdownLogsWhatIsNotYetDue) {
+  drop(Drop::kNoState, 1, at_ms(0));
+  EXPECT_EQ(fire(at_ms(0)).size(), 1u);
+  drop(Drop::kNoState, 41, at_ms(2000));
+  drop(Drop::kTruncated, 2, at_ms(2500));
+  ASSERT_EQ(*report_.next_deadline(), at_ms(10000));
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(report_.flush(counters_, at_ms(3000), log_), 2);
+  auto lines = lines_of(::testing::internal::GetCapturedStderr());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("2 packets dropped: shorter than"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("41 packets dropped: no state"), std::string::npos) << lines[1];
+  EXPECT_FALSE(report_.next_deadline());
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(report_.flush(counters_, at_ms(3001), log_), 0) << "nothing is reported twice";
+  EXPECT_TRUE(::testing::internal::GetCapturedStderr().empty());
+}
+
 TEST_F(DropReportTest, SummaryWording) {
   EXPECT_EQ(DropReport::summary(1523, Drop::kSrcOutsidePrefix, ep("198.51.100.7:4500")),
             "1523 packets dropped: source outside the MN prefix, last from 198.51.100.7:4500");

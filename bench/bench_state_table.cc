@@ -93,4 +93,21 @@ void BM_RefreshAndExpireAll(benchmark::State& st) {
 }
 BENCHMARK(BM_RefreshAndExpireAll)->Arg(1000000)->Unit(benchmark::kMillisecond);
 
+// Expiry alone: a million temporary states whose short lifetime has passed (a flood that
+// stopped), removed by one expire() call.
+void BM_ExpireTemporary(benchmark::State& st) {
+  auto n = static_cast<std::uint32_t>(st.range(0));
+  for (auto _ : st) {
+    st.PauseTiming();
+    StateTable t(config(n), SipKey{1, 2});
+    for (std::uint32_t i = 0; i < n; ++i)
+      (void)t.create_temporary(nth(i), kBinding, Time{});
+    st.ResumeTiming();
+    t.expire(Time{} + 1001ms);
+    benchmark::DoNotOptimize(t.size());
+  }
+  st.SetItemsProcessed(st.iterations() * n);
+}
+BENCHMARK(BM_ExpireTemporary)->Arg(1000000)->Unit(benchmark::kMillisecond);
+
 }  // namespace

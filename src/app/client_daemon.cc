@@ -186,6 +186,7 @@ void ClientDaemon::shutdown(core::Time now) {
   engine_.shutdown(now);
   apply_events(now);
   if (hook_) hook_->drain();  // the "down" run too: a firewall script must see it
+  drops_.flush(engine_.counters().drops, now, log_);
 }
 
 core::Deadline ClientDaemon::next_deadline() const {

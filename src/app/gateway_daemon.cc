@@ -112,6 +112,10 @@ void GatewayDaemon::on_timer(core::Time now) {
   drops_.report(engine_.counters().drops, now, log_);
 }
 
+void GatewayDaemon::shutdown(core::Time now) {
+  drops_.flush(engine_.counters().drops, now, log_);
+}
+
 core::Deadline GatewayDaemon::next_deadline() const {
   return core::earliest(engine_.next_deadline(), drops_.next_deadline());
 }

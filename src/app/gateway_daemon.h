@@ -36,6 +36,8 @@ class GatewayDaemon {
   void on_udp_readable(std::size_t listener, core::Time now);
   void on_tun_readable(core::Time now);
   void on_timer(core::Time now);
+  // The daemon stops: logs the drops not yet summarised.
+  void shutdown(core::Time now);
   core::Deadline next_deadline() const;
 
   nlohmann::json status(core::Time now) const;

@@ -120,6 +120,7 @@ int run_gateway(const GatewaySettings& s) {
     log.error("event loop: ", run.error());
     status = kExitFailure;
   }
+  daemon.shutdown(os::mono_now());
   // Leave nothing behind: the route explicitly, then the device (closing it removes it).
   // Without CAP_NET_ADMIN (--user) only the latter is possible; the route goes with it.
   if (!user) {

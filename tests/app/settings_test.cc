@@ -1,6 +1,7 @@
 #include "app/settings.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -98,8 +99,8 @@ TEST(ClientSettings, MobilityTimersReachTheEngine) {
 class ConfigFile : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
-    // One file per test: ctest runs the tests of this fixture in parallel processes.
-    path_ = ::testing::TempDir() + "m6t_settings_test_" +
+    // Per process and test: ctest runs these tests in parallel, and other checkouts too.
+    path_ = ::testing::TempDir() + "m6t_settings_test_" + std::to_string(getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
     std::ofstream(path_) << text;
     return path_;

@@ -202,7 +202,9 @@ n=$(ls "$d" | wc -l)
   echo "ARG=$1"
   env | grep '^M6T_' | sort
   echo "ON_TUN=$(ip -6 -o addr show dev "$M6T_INTERFACE" scope global | awk '{{print $4}}' | tr '\\n' ' ')"
-}} > "$d/$(printf %03d "$n")"
+}} > "$d.part"
+# Appears whole: the test may stop the client as soon as it sees the file.
+mv "$d.part" "$d/$(printf %03d "$n")"
 """
 
 

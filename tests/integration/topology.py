@@ -15,6 +15,9 @@ Standard topology (``Topology()``)::
 ``lan0`` on the NAT and ``wan0`` on the GW are bridges, so that more MNs (``n_mns=2``: a second
 MN namespace with 192.0.2.3) and a second NAT router (``second_uplink=True``: the MN gets
 ``eth1`` 198.51.100.2/24 behind NAT2 198.51.100.1 / 203.0.113.3) can hang off the same links.
+With ``attacker=True`` an ``atk`` namespace (``ATTACKER``, and the spoofed range
+``ATTACKER_SPOOF`` routed to it by the GW) hangs off the GW's outside bridge, with nftables
+counters of what it sends to and receives from the gateway (``attacker_counters()``).
 With ``colocated=True`` the gateway runs on the HA host: GW and HA are one namespace, the HA
 address 2001:db8:1::2/128 sits on its loopback, and the gateway's own route of the tunnel
 prefix into its TUN device is the only route towards the MNs.
@@ -69,6 +72,11 @@ GW_HOME = "2001:db8:1::1"
 HA_ADDR = "2001:db8:1::2"
 ULA_PREFIX = "fd00:db8:1::/48"
 GW_PORT = 4500
+# Attacker (``attacker=True``): a host on the GW's outside segment, owning ATTACKER and every
+# address of ATTACKER_SPOOF (the GW routes that range to it), so that whatever the gateway sends
+# to a spoofed source is seen and counted in the attacker's namespace.
+ATTACKER = "203.0.113.66"
+ATTACKER_SPOOF = "10.0.0.0/8"
 
 _counter = itertools.count(1)
 _live: "set[Topology]" = set()
@@ -386,13 +394,15 @@ class Topology:
 
     def __init__(self, workdir: str | Path | None = None, *, m6t_bin: str | Path | None = None,
                  n_mns: int = 1, second_uplink: bool = False, colocated: bool = False,
-                 ula: str = ULA_PREFIX, label: str = ""):
+                 ula: str = ULA_PREFIX, label: str = "", attacker: bool = False):
         if not 1 <= n_mns <= 2:
             raise ValueError("n_mns must be 1 or 2")
         self.id = f"m6t{os.getpid()}-{next(_counter)}"
         self.label = label or self.id
         self.m6t_bin = Path(m6t_bin) if m6t_bin else default_m6t_bin()
         self.n_mns, self.second_uplink, self.colocated = n_mns, second_uplink, colocated
+        self.attacker = attacker
+        self.atk: Namespace | None = None
         self.ula = ula
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
@@ -533,6 +543,9 @@ table ip m6tnat {
 }
 """)
 
+        if self.attacker:
+            self._build_attacker()
+
         if self.colocated:
             gw.ip("-6", "addr", "add", f"{HA_ADDR}/128", "dev", "lo")
         else:
@@ -543,6 +556,48 @@ table ip m6tnat {
             ha.ip("link", "set", "home0", "up")
             ha.ip("-6", "route", "add", self.ula, "via", GW_HOME, "dev", "home0")
         self._wait_links_up()
+
+    def _build_attacker(self) -> None:
+        atk, gw = self._ns("atk"), self.gw
+        self.atk = atk
+        self._veth(atk, "eth0", gw, "atk1")
+        atk.sysctl("net.ipv6.conf.eth0.disable_ipv6=1")
+        atk.ip("addr", "add", f"{ATTACKER}/24", "dev", "eth0")
+        atk.ip("link", "set", "eth0", "up")
+        gw.sysctl("net.ipv6.conf.atk1.disable_ipv6=1")
+        gw.ip("link", "set", "atk1", "master", "wan0")
+        gw.ip("link", "set", "atk1", "up")
+        gw.ip("route", "add", ATTACKER_SPOOF, "via", ATTACKER)
+        # Counted before routing: packets to the spoofed range are not the attacker's own
+        # addresses and would be dropped by its stack (no forwarding) after being counted.
+        atk.nft(f"""
+table ip m6tatk {{
+  counter to_gw {{ }}
+  counter from_gw_udp {{ }}
+  counter from_gw_all {{ }}
+  chain prerouting {{
+    type filter hook prerouting priority raw; policy accept;
+    ip saddr {GW_OUT} ip protocol udp counter name "from_gw_udp"
+    ip saddr {GW_OUT} counter name "from_gw_all"
+    ip daddr {ATTACKER_SPOOF} drop
+  }}
+  chain output {{
+    type filter hook output priority raw; policy accept;
+    ip daddr {GW_OUT} counter name "to_gw"
+  }}
+}}
+""")
+
+    def attacker_counters(self) -> dict:
+        """{"to_gw": {"packets", "bytes"}, "from_gw_udp": ..., "from_gw_all": ...} counted in
+        the attacker namespace (IPv4 packets and bytes, headers included)."""
+        data = json.loads(self.atk.out([NFT, "-j", "list", "counters", "table", "ip", "m6tatk"]))
+        out = {}
+        for item in data.get("nftables", []):
+            c = item.get("counter")
+            if c:
+                out[c["name"]] = {"packets": c["packets"], "bytes": c["bytes"]}
+        return out
 
     def _wait_links_up(self, timeout: float = 10) -> None:
         """Until the kernel's link watcher has brought every interface up (packets sent

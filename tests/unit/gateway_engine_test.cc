@@ -364,9 +364,9 @@ TEST_F(GatewayEngineTest, PacketOverTheMnMtuIsAnsweredWithPacketTooBig) {
 TEST_F(GatewayEngineTest, MnMtuIsClampedToIpv6MinimumAndConfiguredMtu) {
   establish(0);
   engine_->set_mn_mtu(kMn, 1000);
-  EXPECT_EQ(engine_->states().find(kMn)->mtu, 1280u);
+  EXPECT_EQ(engine_->states().find(kMn)->path.mtu, 1280u);
   engine_->set_mn_mtu(kMn, 9000);
-  EXPECT_EQ(engine_->states().find(kMn)->mtu, 1472u);
+  EXPECT_EQ(engine_->states().find(kMn)->path.mtu, 1472u);
 }
 
 TEST_F(GatewayEngineTest, PacketTooBigIsRateLimited) {

@@ -184,8 +184,7 @@ void ClientDaemon::on_udp_errors(core::Time now) {
 
 void ClientDaemon::on_timer(core::Time now) {
   if (engine_.expire(now) && socket_) {
-    os::SendItem ka{engine_.keepalive_packet(), *engine_.gateway(), {},
-                    engine_.path_mtu().df};
+    os::SendItem ka{engine_.keepalive_packet(), *engine_.gateway(), {}, engine_.path_mtu().df};
     if (socket_->send_batch(std::span(&ka, 1)) != 1) ++io_.udp_send_errors;
   }
   apply_events(now);

@@ -31,8 +31,8 @@ void path_mtu_json(json& j, core::PathMtu p, const core::PathMtuConfig& c, core:
 }
 
 json pmtu_counters_json(const core::PmtuCounters& c) {
-  return {{"frag_needed", c.frag_needed}, {"lowered", c.lowered},
-          {"fragmenting", c.fragmenting}, {"not_lower", c.not_lower},
+  return {{"frag_needed", c.frag_needed},   {"lowered", c.lowered},
+          {"fragmenting", c.fragmenting},   {"not_lower", c.not_lower},
           {"unattributed", c.unattributed}, {"aged", c.aged}};
 }
 
@@ -129,8 +129,8 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
   j["mtu_configured"] = settings.mtu;
   j["pmtu_discovery"] = settings.pmtu_discovery;
   j["pmtu_age_s"] = settings.pmtu_age.count();
-  path_mtu_json(j, engine.path_mtu(),
-                {settings.mtu, settings.pmtu_discovery, settings.pmtu_age}, now);
+  path_mtu_json(j, engine.path_mtu(), {settings.mtu, settings.pmtu_discovery, settings.pmtu_age},
+                now);
   j["prefix"] = settings.prefix.to_string();
   j["state"] = core::to_string(engine.state());
   j["liveness"] = core::to_string(engine.liveness());
@@ -244,13 +244,13 @@ std::string format_gateway(const json& j) {
   o << "\n  prefix: " << str(j["prefix"]) << "   home agents: ";
   for (const auto& h : j["home_agents"])
     o << h.get<std::string>() << " ";
-  o << "\n  mtu: " << j["mtu"]
-    << (j.value("pmtu_discovery", false) ? " (path-MTU discovery)" : "") << "   states: " << j["states_total"] << " (" << j["states_active"]
-    << " active, " << j["states_temporary"] << " temporary)\n";
+  o << "\n  mtu: " << j["mtu"] << (j.value("pmtu_discovery", false) ? " (path-MTU discovery)" : "")
+    << "   states: " << j["states_total"] << " (" << j["states_active"] << " active, "
+    << j["states_temporary"] << " temporary)\n";
   for (const auto& s : j["states"]) {
     o << "\n  state " << str(s["mn"]) << "\n";
-    o << "    " << str(s["kind"]) << ", nat " << str(s["nat"]) << " -> " << str(s["local"])
-      << ", " << mtu_text(s) << "\n";
+    o << "    " << str(s["kind"]) << ", nat " << str(s["nat"]) << " -> " << str(s["local"]) << ", "
+      << mtu_text(s) << "\n";
     o << "    age " << secs_text(s["age_ms"]) << ", idle " << secs_text(s["idle_ms"])
       << ", expires in " << secs_text(s["expires_in_ms"]) << "\n";
     o << "    from mn " << flow_text(s["from_mn"]) << ", to mn " << flow_text(s["to_mn"]) << "\n";
@@ -275,8 +275,8 @@ std::string format_client(const json& j) {
     << j.value("uptime_s", 0) << " s)\n";
   o << "  state: " << str(j["state"]) << "   gateway: " << str(j["gateway"]) << " ("
     << str(j["liveness"]) << ")\n";
-  o << "  address: " << str(j["address"]) << "   prefix: " << str(j["prefix"])
-    << "\n  " << mtu_text(j) << "\n";
+  o << "  address: " << str(j["address"]) << "   prefix: " << str(j["prefix"]) << "\n  "
+    << mtu_text(j) << "\n";
   const json& u = j["uplink"];
   o << "  uplink: " << (u["interface"].is_null() ? std::string() : str(u["interface"]) + " ")
     << (u.value("connected", false) ? str(u["address"]) + " via " + str(u["router"])

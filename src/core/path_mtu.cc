@@ -81,8 +81,8 @@ std::uint32_t tunnel_mtu_for(std::uint32_t next_hop_mtu) {
 
 std::uint32_t plateau_below(std::size_t outer_len) {
   // RFC 1191 §7, the table of plateaus.
-  static constexpr std::array<std::uint32_t, 11> kPlateaus = {
-      65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68};
+  static constexpr std::array<std::uint32_t, 11> kPlateaus = {65535, 32000, 17914, 8166, 4352, 2002,
+                                                              1492,  1006,  508,   296,  68};
   for (std::uint32_t p : kPlateaus)
     if (p < outer_len) return p;
   return kPlateaus.back();

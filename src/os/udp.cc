@@ -294,14 +294,12 @@ OsResult<std::unique_ptr<UdpSocket>> open_udp(const UdpOptions& options) {
       return errno_error("connect " + options.connect->to_string());
     }
   }
-  return std::unique_ptr<UdpSocket>(
-      new LinuxUdp(std::move(fd), from_sockaddr(bound), options.connect.has_value(),
-                   options.pmtu_discovery));
+  return std::unique_ptr<UdpSocket>(new LinuxUdp(
+      std::move(fd), from_sockaddr(bound), options.connect.has_value(), options.pmtu_discovery));
 }
 
 bool IcmpError::frag_needed() const {
-  if (type == wire::kIcmpv4DestUnreachable && code == wire::kIcmpv4FragNeeded)
-    return true;
+  if (type == wire::kIcmpv4DestUnreachable && code == wire::kIcmpv4FragNeeded) return true;
   return type == 0 && code == 0 && err == EMSGSIZE;
 }
 
@@ -323,8 +321,7 @@ std::size_t FakeUdp::recv_batch(std::span<PacketSlot> slots) {
 
 std::size_t FakeUdp::send_batch(std::span<const SendItem> items) {
   for (const SendItem& item : items) {
-    sent.push_back(
-        Sent{{item.data.begin(), item.data.end()}, item.remote, item.local, item.df});
+    sent.push_back(Sent{{item.data.begin(), item.data.end()}, item.remote, item.local, item.df});
   }
   return items.size();
 }

@@ -600,26 +600,27 @@ table ip m6tnat {
         gw.ip("link", "set", "rtr1", "master", "wan0")
         gw.ip("link", "set", "rtr1", "up")
         gw.ip("route", "add", "198.18.0.0/24", "via", RTR_OUT, "dev", "wan0")
-        # Counts the IPv4 fragments RTR forwards, per direction ("fragmented outside").
-        rtr.nft("""
-table ip m6tfrag {
-  chain forward {
-    type filter hook forward priority filter; policy accept;
-    iifname "out0" ip frag-off & 0x3fff != 0 counter comment "to_mn"
-    iifname "in0" ip frag-off & 0x3fff != 0 counter comment "to_gw"
-  }
-}
-""")
+        # Counts the IPv4 fragments crossing the narrow link, per direction ("fragmented
+        # outside"), where they arrive and before anything reassembles them: at RTR's in0 (from
+        # the NAT) and at the NAT's wan0 (from RTR; the NAT's conntrack reassembles later).
+        frag_counter = """
+table netdev m6tfrag {{
+  chain ingress {{
+    type filter hook ingress device "{dev}" priority 0; policy accept;
+    ip frag-off & 0x3fff != 0 counter comment "fragments"
+  }}
+}}
+"""
+        rtr.nft(frag_counter.format(dev="in0"))
+        nat.nft(frag_counter.format(dev="wan0"))
 
     def forwarded_fragments(self) -> dict:
-        """IPv4 fragments RTR has forwarded so far: {"to_mn": n, "to_gw": n}."""
-        out = self.rtr.out([NFT, "list", "chain", "ip", "m6tfrag", "forward"])
-        counts = {}
-        for line in out.splitlines():
-            m = re.search(r"counter packets (\d+) bytes \d+ comment \"(\w+)\"", line)
-            if m:
-                counts[m.group(2)] = int(m.group(1))
-        return counts
+        """IPv4 fragments that crossed the narrow link so far: {"to_mn": n, "to_gw": n}."""
+        def count(ns: Namespace) -> int:
+            out = ns.out([NFT, "list", "chain", "netdev", "m6tfrag", "ingress"])
+            m = re.search(r"counter packets (\d+)", out)
+            return int(m.group(1)) if m else 0
+        return {"to_gw": count(self.rtr), "to_mn": count(self.nat)}
 
     def _wait_links_up(self, timeout: float = 10) -> None:
         """Until the kernel's link watcher has brought every interface up (packets sent

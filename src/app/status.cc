@@ -227,6 +227,16 @@ std::string mtu_text(const json& j) {
   return t + ")";
 }
 
+// One line of path-MTU counters, in path-MTU mode only.
+void pmtu_text(std::ostringstream& o, const json& j) {
+  if (!j.value("pmtu_discovery", false)) return;
+  const json& p = j["pmtu"];
+  o << "  path MTU: " << p["frag_needed"] << " ICMP fragmentation needed, " << p["lowered"]
+    << " lowered, " << p["fragmenting"] << " back to fragmentation, " << p["aged"] << " aged out, "
+    << p["unattributed"] << " unattributed; Packet Too Big sent "
+    << flow_text(j["counters"]["too_big_sent"]) << "\n";
+}
+
 void drops_text(std::ostringstream& o, const json& drops) {
   std::string line;
   for (auto& [k, v] : drops.items())
@@ -265,6 +275,7 @@ std::string format_gateway(const json& j) {
   o << "  states created " << st["created"] << ", activated " << st["activated"] << ", expired "
     << st["expired_temporary"].get<std::uint64_t>() + st["expired_active"].get<std::uint64_t>()
     << ", evicted " << st["evicted_temporary"] << "\n";
+  pmtu_text(o, j);
   drops_text(o, j["drops"]);
   return o.str();
 }
@@ -289,6 +300,7 @@ std::string format_client(const json& j) {
   o << "  to gateway: " << flow_text(c["to_gateway"]) << "\n  to host: " << flow_text(c["to_host"])
     << "\n  attachments: " << c["attachments"] << ", gateway failures: " << c["gateway_failures"]
     << "\n";
+  pmtu_text(o, j);
   drops_text(o, j["drops"]);
   if (const json& h = j["hook"]; h.is_object())
     o << "  hook " << str(h["path"]) << ": " << h["started"] << " runs, " << h["failed"]

@@ -19,6 +19,16 @@ cmake -S . -B build-asan -DM6T_FUZZ_SECONDS="${M6T_FUZZ_SECONDS:-10}" >/dev/null
 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300 -LE check
 if [ -d tests/integration ]; then
   step "integration tests (network namespaces, nftables NAT, real binaries)"
+  export M6T_MEASUREMENTS="$root/build/measurements.jsonl"
+  rm -f "$M6T_MEASUREMENTS"
   M6T_BIN="$root/build/m6t" /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration
+  step "measured by the integration tests (reported, not asserted; see $M6T_MEASUREMENTS)"
+  /usr/bin/python3 - "$M6T_MEASUREMENTS" <<'PY'
+import json, pathlib, sys
+p = pathlib.Path(sys.argv[1])
+for line in (p.read_text().splitlines() if p.exists() else []):
+    m = json.loads(line)
+    print(f"  {m['value']:12.3f} {m['unit']:<6} {m['what']}")
+PY
 fi
 step "all tests passed"

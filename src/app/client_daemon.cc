@@ -27,6 +27,9 @@ core::ClientConfig engine_config(const ClientSettings& s) {
   c.pmtu_discovery = s.pmtu_discovery;
   c.pmtu_age = s.pmtu_age;
   c.keepalive_interval = s.keepalive;
+  c.max_unanswered = s.keepalive_misses;
+  c.debounce = s.debounce;
+  c.backoff_max = s.backoff_max;
   return c;
 }
 

@@ -54,6 +54,12 @@ const std::vector<OptionSpec> kClientOptions = {
     {"pmtu-age-s", OptionKind::kValue, "N",
      "a learned path MTU is probed upward again after N s (default 600)"},
     {"keepalive-s", OptionKind::kValue, "N", "keepalive interval when idle (default 30 s, §2.3)"},
+    {"keepalive-misses", OptionKind::kValue, "N",
+     "keepalives unanswered in a row before the gateway is taken for lost (default 3, §2.7)"},
+    {"debounce-ms", OptionKind::kValue, "N",
+     "an IPv4 change is acted on once stable this long (default 250 ms, §3)"},
+    {"backoff-max-s", OptionKind::kValue, "N",
+     "longest wait between rounds of gateways when none answers (default 64 s)"},
     {"uplink", OptionKind::kValue, "IFNAME",
      "IPv4 interface to use (default: that of the default route)"},
     {"route-metric", OptionKind::kValue, "N",
@@ -363,6 +369,13 @@ std::optional<SettingsError> validate(const RawOptions& raw, ClientSettings& out
   std::uint64_t ka = static_cast<std::uint64_t>(out.keepalive.count());
   if (auto e = get_uint(raw, "keepalive-s", 1, 86400, ka)) return e;
   out.keepalive = std::chrono::seconds(ka);
+  if (auto e = get_uint_as(raw, "keepalive-misses", 1, 100, out.keepalive_misses)) return e;
+  std::uint64_t db = static_cast<std::uint64_t>(out.debounce.count());
+  if (auto e = get_uint(raw, "debounce-ms", 0, 60000, db)) return e;
+  out.debounce = std::chrono::milliseconds(db);
+  std::uint64_t bo = static_cast<std::uint64_t>(out.backoff_max.count());
+  if (auto e = get_uint(raw, "backoff-max-s", 1, 3600, bo)) return e;
+  out.backoff_max = std::chrono::seconds(bo);
   if (auto e = get_ifname(raw, "uplink", out.uplink)) return e;
   if (auto e = get_uint_as(raw, "route-metric", 1, 0xffffffffu, out.route_metric)) return e;
   out.default_route = find(raw, "no-default-route") == nullptr;

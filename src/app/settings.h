@@ -61,6 +61,9 @@ struct ClientSettings {
   bool pmtu_discovery = false;  // issue #5: DF set, ICMPv4 lowers the tunnel's MTU
   std::chrono::seconds pmtu_age{600};
   std::chrono::seconds keepalive{30};
+  std::uint32_t keepalive_misses = 3;
+  std::chrono::milliseconds debounce{250};
+  std::chrono::seconds backoff_max{64};
   std::string uplink;  // empty: the interface of the default route
   std::uint32_t route_metric = 4096;
   bool default_route = true;

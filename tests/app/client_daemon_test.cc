@@ -51,6 +51,19 @@ class ClientDaemonTest : public ::testing::Test {
   os::FakeUdp* socket = nullptr;
 };
 
+TEST(ClientEngineConfig, MobilityOptionsReachTheEngine) {
+  ClientSettings s;
+  s.keepalive = std::chrono::seconds(7);
+  s.keepalive_misses = 5;
+  s.debounce = std::chrono::milliseconds(40);
+  s.backoff_max = std::chrono::seconds(1);
+  auto c = engine_config(s);
+  EXPECT_EQ(c.keepalive_interval, std::chrono::seconds(7));
+  EXPECT_EQ(c.max_unanswered, 5u);
+  EXPECT_EQ(c.debounce, std::chrono::milliseconds(40));
+  EXPECT_EQ(c.backoff_max, std::chrono::seconds(1));
+}
+
 TEST_F(ClientDaemonTest, Ipv4ConnectivityInstallsAddressRouteAndSocket) {
   daemon_->on_uplink(kHome, at_ms(0));
   EXPECT_TRUE(net_.calls.empty()) << "nothing before the debounce";

@@ -75,6 +75,26 @@ TEST(ClientSettings, PrefixMustBeA80) {
   EXPECT_FALSE(c.default_route);
 }
 
+TEST(ClientSettings, MobilityTimersReachTheEngine) {
+  ClientSettings c;
+  auto r = cli({{"gateway", {"203.0.113.2:4500"}}, {"prefix", {"fd00:db8:1:0:1::/80"}}});
+  ASSERT_FALSE(validate(r, c));
+  EXPECT_EQ(c.keepalive_misses, 3u);
+  EXPECT_EQ(c.debounce.count(), 250);
+  EXPECT_EQ(c.backoff_max.count(), 64);
+  r["keepalive-misses"] = RawValue{{"5"}, "--keepalive-misses"};
+  r["debounce-ms"] = RawValue{{"0"}, "--debounce-ms"};
+  r["backoff-max-s"] = RawValue{{"8"}, "--backoff-max-s"};
+  ASSERT_FALSE(validate(r, c));
+  EXPECT_EQ(c.keepalive_misses, 5u);
+  EXPECT_EQ(c.debounce.count(), 0);
+  EXPECT_EQ(c.backoff_max.count(), 8);
+  r["keepalive-misses"] = RawValue{{"0"}, "--keepalive-misses"};
+  auto e = validate(r, c);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "--keepalive-misses 0: not a whole number from 1 to 100");
+}
+
 class ConfigFile : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {

@@ -127,16 +127,16 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def measure(request):
-    """measure(what, seconds): prints a measured time and appends it, as a JSON line, to the
-    file named by $M6T_MEASUREMENTS (scripts/test.sh prints the collected lines at the end).
-    Measurements are reported, never asserted against: speed belongs to bench/."""
+    """measure(what, value, unit="s"): prints a measured figure and appends it, as a JSON line,
+    to the file named by $M6T_MEASUREMENTS (scripts/test.sh prints the collected lines at the
+    end). Measurements are reported, never asserted against: speed belongs to bench/."""
     import json
 
-    def record(what: str, seconds: float) -> None:
-        print(f"MEASURED {what}: {seconds:.3f} s")
+    def record(what: str, value: float, unit: str = "s") -> None:
+        print(f"MEASURED {what}: {value:.3f} {unit}")
         path = os.environ.get("M6T_MEASUREMENTS")
         if path:
             with open(path, "a") as f:
                 f.write(json.dumps({"test": request.node.name, "what": what,
-                                    "seconds": round(seconds, 3)}) + "\n")
+                                    "value": round(value, 3), "unit": unit}) + "\n")
     return record

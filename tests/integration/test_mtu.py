@@ -153,7 +153,8 @@ def test_path_mtu_mode_lowers_one_mn_and_full_size_traffic_flows(make_topology, 
     assert route_mtu(topo.ha, mn_addr) == learned, "the HA's kernel accepted the Packet Too Big"
     delay = ptb["t"] - big[0]["t"]
     print(f"gateway: first oversized packet -> Packet Too Big at the HA: {delay * 1e6:.0f} us")
-    measure("gateway: first oversized packet at the HA -> Packet Too Big back at the HA", delay)
+    measure("gateway: first oversized packet at the HA -> Packet Too Big back at the HA",
+            delay * 1e3, "ms")
 
     s = gw_state(gw, mn_addr)
     assert (s["mtu"], s["mtu_source"], s["df"]) == (learned, "icmp", True), s
@@ -179,7 +180,8 @@ def test_path_mtu_mode_lowers_one_mn_and_full_size_traffic_flows(make_topology, 
     assert route_mtu(topo.mn, T.HA_ADDR, mn_addr) == learned, "the MN's kernel accepted it"
     delay = ptb["t"] - big[0]["t"]
     print(f"client: first oversized packet -> Packet Too Big on the MN's TUN: {delay * 1e6:.0f} us")
-    measure("client: first oversized packet from the host -> Packet Too Big to the host", delay)
+    measure("client: first oversized packet from the host -> Packet Too Big to the host",
+            delay * 1e3, "ms")
     c = client.show_json()
     assert (c["mtu"], c["mtu_source"], c["df"]) == (learned, "icmp", True), c
     assert c["pmtu"]["lowered"] == 1, c["pmtu"]
@@ -200,8 +202,8 @@ def test_path_mtu_mode_lowers_one_mn_and_full_size_traffic_flows(make_topology, 
     assert up["ok"], up
     down = topo.tcp_transfer(topo.ha, topo.mn, mn_addr, mb, port=5102)
     assert down["ok"], down
-    print(f"TCP through the narrow path in path-MTU mode: MN->HA {up['mbit_s']:.0f} Mbit/s, "
-          f"HA->MN {down['mbit_s']:.0f} Mbit/s")
+    measure("TCP MN->HA through the 1400-byte link, path-MTU mode", up["mbit_s"], "Mbit/s")
+    measure("TCP HA->MN through the 1400-byte link, path-MTU mode", down["mbit_s"], "Mbit/s")
     # Nothing larger than the learned MTU left either tunnel end toward the narrow path.
     assert gw.show_json()["io"]["udp_send_errors"] == 0
 

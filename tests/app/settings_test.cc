@@ -1,5 +1,7 @@
 #include "app/settings.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -98,7 +100,9 @@ TEST(ClientSettings, MobilityTimersReachTheEngine) {
 class ConfigFile : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
-    path_ = ::testing::TempDir() + "m6t_settings_test.toml";
+    // One file per process: ctest runs tests in parallel, and other checkouts may run theirs
+    // at the same time in the same TempDir().
+    path_ = ::testing::TempDir() + "m6t_settings_test." + std::to_string(::getpid()) + ".toml";
     std::ofstream(path_) << text;
     return path_;
   }

@@ -20,7 +20,7 @@ mutants=(
   "src/core/gateway_engine.cc~if (!rate_.allow(in.remote.addr, now)) return drop(Drop::kRateLimited);~if (false) return drop(Drop::kRateLimited);~§6.1.3 per-address rate limit"
   "src/core/gateway_engine.cc~if (!is_home_agent(p.src())) return drop(Drop::kTempNotFromHomeAgent);~if (false) return drop(Drop::kTempNotFromHomeAgent);~§3 only the HA activates"
   "src/core/gateway_engine.cc~if (!s) return drop(Drop::kNoState);~if (!s) return Verdict{};~no state: dropped and counted"
-  "src/core/gateway_engine.cc~if (p.size() > s->mtu) return too_big(p, *s, now, scratch);~if (false) return too_big(p, *s, now, scratch);~§2.6 per-MN MTU"
+  "src/core/gateway_engine.cc~if (p.size() > s->path.mtu) return too_big(p, *s, now, scratch);~if (false) return too_big(p, *s, now, scratch);~§2.6 per-MN MTU"
   "src/core/state_table.cc~  if (s.kind == StateKind::kActive) {\n    s.refreshed = now;~  if (false) {\n    s.refreshed = now;~§2.4 MN traffic extends the active lifetime"
   "src/core/state_table.cc~  s.to_mn.add(len);\n  s.last_to_mn = now;~  s.to_mn.add(len);\n  s.last_to_mn = now;\n  if (s.kind == StateKind::kActive) { s.refreshed = now; active_.move_to_back(states_, slot_of(s)); }~home traffic must not extend"
   "src/core/state_table.cc~  while (!temp_.empty() \&\& deadline_of(states_[temp_.front()]) <= now) {~  while (!temp_.empty() \&\& deadline_of(states_[temp_.front()]) < now) {~expiry at the exact millisecond"

@@ -105,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           const State* s =
               g.states().find(Ipv6Addr::from_bytes(std::span(pkt).subspan(24).first<16>()));
           if (!s || s->kind != StateKind::kActive || s->binding != v.to) std::abort();
-          if (v.packet.size() > s->mtu) std::abort();
+          if (v.packet.size() > s->path.mtu) std::abort();
         }
         break;
       }

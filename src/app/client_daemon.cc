@@ -24,6 +24,8 @@ core::ClientConfig engine_config(const ClientSettings& s) {
   c.prefix = s.prefix;
   c.gateways = s.gateways;
   c.mtu = s.mtu;
+  c.pmtu_discovery = s.pmtu_discovery;
+  c.pmtu_age = s.pmtu_age;
   c.keepalive_interval = s.keepalive;
   c.max_unanswered = s.keepalive_misses;
   c.debounce = s.debounce;
@@ -132,10 +134,16 @@ void ClientDaemon::on_tun_readable(core::Time now) {
     std::size_t n = tun_.read_batch(slots);
     for (std::size_t i = 0; i < n; ++i) {
       core::Verdict v = engine_.on_tun(slots[i].bytes(), now);
-      if (v.action == core::Action::kToUdp)
-        pending_.push_back({v.packet, v.to.remote, {}});
-      else if (v.action == core::Action::kDrop)
+      if (v.action == core::Action::kToUdp) {
+        pending_.push_back({v.packet, v.to.remote, {}, v.df});
+      } else if (v.action == core::Action::kToTun) {
+        // A Packet Too Big toward the host (issue #5): written before the engine's next call
+        // reuses its buffer.
+        if (!tun_.write(v.packet)) ++io_.tun_write_errors;
         drops_.note(v.drop, now);
+      } else if (v.action == core::Action::kDrop) {
+        drops_.note(v.drop, now);
+      }
     }
     if (!pending_.empty()) {
       std::size_t sent = socket_ ? socket_->send_batch(pending_) : 0;
@@ -168,9 +176,18 @@ void ClientDaemon::on_udp_readable(core::Time now) {
   apply_events(now);
 }
 
+void ClientDaemon::on_udp_errors(core::Time now) {
+  if (!socket_) return;
+  for (const os::IcmpError& e : socket_->read_errors()) {
+    if (!e.frag_needed()) continue;
+    core::Verdict v = engine_.on_frag_needed({0, e.remote, e.info, e.quote}, now);
+    if (v.action == core::Action::kToTun && !tun_.write(v.packet)) ++io_.tun_write_errors;
+  }
+}
+
 void ClientDaemon::on_timer(core::Time now) {
   if (engine_.expire(now) && socket_) {
-    os::SendItem ka{engine_.keepalive_packet(), *engine_.gateway(), {}};
+    os::SendItem ka{engine_.keepalive_packet(), *engine_.gateway(), {}, engine_.path_mtu().df};
     if (socket_->send_batch(std::span(&ka, 1)) != 1) ++io_.udp_send_errors;
   }
   apply_events(now);

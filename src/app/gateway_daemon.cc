@@ -14,6 +14,8 @@ core::GatewayConfig engine_config(const GatewaySettings& s) {
   c.mn_prefix = s.prefix;
   c.home_agents = s.home_agents;
   c.mtu = s.mtu;
+  c.pmtu_discovery = s.pmtu_discovery;
+  c.pmtu_age = s.pmtu_age;
   c.states.temp_lifetime = s.temp_lifetime;
   c.states.active_lifetime = s.active_lifetime;
   c.states.max_states = s.max_states;
@@ -65,7 +67,7 @@ void GatewayDaemon::on_udp_readable(std::size_t listener, core::Time now) {
           if (!tun_.write(v.packet)) ++io_.tun_write_errors;
           break;
         case core::Action::kToUdp:  // a keepalive answer, from the socket it came to
-          pending_[listener].push_back({v.packet, v.to.remote, v.to.local});
+          pending_[listener].push_back({v.packet, v.to.remote, v.to.local, v.df});
           break;
         case core::Action::kDrop:
           drops_.note(v.drop, now, slot.remote);
@@ -88,7 +90,7 @@ void GatewayDaemon::on_tun_readable(core::Time now) {
       core::Verdict v = engine_.on_tun(slots[i].bytes(), now, scratch_);
       switch (v.action) {
         case core::Action::kToUdp:
-          pending_[v.to.listener].push_back({v.packet, v.to.remote, v.to.local});
+          pending_[v.to.listener].push_back({v.packet, v.to.remote, v.to.local, v.df});
           break;
         case core::Action::kToTun:  // a Packet Too Big toward the home side
           if (!tun_.write(v.packet)) ++io_.tun_write_errors;
@@ -104,6 +106,15 @@ void GatewayDaemon::on_tun_readable(core::Time now) {
     for (std::size_t l = 0; l < pending_.size(); ++l)
       flush(l);
     if (n < slots.size()) break;
+  }
+}
+
+void GatewayDaemon::on_udp_errors(std::size_t listener, core::Time now) {
+  for (const os::IcmpError& e : sockets_[listener]->read_errors()) {
+    if (!e.frag_needed()) continue;  // other errors (port unreachable...) change nothing here
+    core::Verdict v = engine_.on_frag_needed(
+        {static_cast<std::uint16_t>(listener), e.remote, e.info, e.quote}, now, scratch_);
+    if (v.action == core::Action::kToTun && !tun_.write(v.packet)) ++io_.tun_write_errors;
   }
 }
 

@@ -1,5 +1,6 @@
 // Wiring of the client: TUN device, IPv4 monitor, per-attachment socket, control socket,
 // epoll loop, clean shutdown.
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,6 +78,7 @@ int run_client(const ClientSettings& s) {
     o.bind = core::Endpoint4{uplink.address, 0};
     o.connect = gateway;
     o.device = s.uplink;  // §2.5: one client per uplink, its socket bound to it
+    o.pmtu_discovery = s.pmtu_discovery;
     return os::open_udp(o);
   };
   os::SystemRandom rng;
@@ -89,7 +91,8 @@ int run_client(const ClientSettings& s) {
   daemon.on_socket_change = [&](int old_fd, int new_fd) {
     if (old_fd >= 0) l.remove(old_fd);
     if (new_fd >= 0) {
-      auto st = l.add(new_fd, [&](std::uint32_t) {
+      auto st = l.add(new_fd, [&](std::uint32_t events) {
+        if (events & EPOLLERR) daemon.on_udp_errors(os::mono_now());
         daemon.on_udp_readable(os::mono_now());
         rearm();
       });
@@ -161,7 +164,8 @@ int run_client(const ClientSettings& s) {
       return fail_start(log, st.error());
   }
 
-  log.info("m6t client up: tun ", s.tun, " mtu ", s.mtu, ", prefix ", s.prefix.to_string(), ", ",
+  log.info("m6t client up: tun ", s.tun, " mtu ", s.mtu,
+           s.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ", s.prefix.to_string(), ", ",
            s.gateways.size(), " gateway(s), first ", s.gateways.front().to_string(), ", control ",
            s.control);
   refresh_uplink();

@@ -1,4 +1,6 @@
 // Wiring of the gateway: devices, sockets, control socket, epoll loop, clean shutdown.
+#include <sys/epoll.h>
+
 #include <csignal>
 #include <cstdio>
 
@@ -42,6 +44,7 @@ int run_gateway(const GatewaySettings& s) {
   for (const auto& l : s.listen) {
     os::UdpOptions o;
     o.bind = l;
+    o.pmtu_discovery = s.pmtu_discovery;
     auto sock = os::open_udp(o);
     if (!sock) return fail_start(log, "--listen " + l.to_string() + ": " + sock.error());
     sockets.push_back(std::move(*sock));
@@ -72,7 +75,8 @@ int run_gateway(const GatewaySettings& s) {
   auto rearm = [&] { l.set_deadline(daemon.next_deadline()); };
   for (std::size_t i = 0; i < daemon.sockets().size(); ++i) {
     int fd = daemon.sockets()[i]->fd();
-    auto st = l.add(fd, [&, i](std::uint32_t) {
+    auto st = l.add(fd, [&, i](std::uint32_t events) {
+      if (events & EPOLLERR) daemon.on_udp_errors(i, os::mono_now());
       daemon.on_udp_readable(i, os::mono_now());
       rearm();
     });
@@ -111,7 +115,8 @@ int run_gateway(const GatewaySettings& s) {
   std::string listening;
   for (const auto& sock : daemon.sockets())
     listening += " " + sock->local_endpoint().to_string();
-  log.info("m6t gateway up: tun ", s.tun, " mtu ", s.mtu, ", prefix ", s.prefix.to_string(),
+  log.info("m6t gateway up: tun ", s.tun, " mtu ", s.mtu,
+           s.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ", s.prefix.to_string(),
            ", listening on", listening, ", control ", s.control);
 
   auto run = l.run();

@@ -27,6 +27,10 @@ const std::vector<OptionSpec> kGatewayOptions = {
      "destination of MN traffic (§6.1.3)"},
     {"tun", OptionKind::kValue, "NAME", "TUN device name (default m6tgw0)"},
     {"mtu", OptionKind::kValue, "N", "tunnel MTU (default 1472, §2.6)"},
+    {"pmtu-discovery", OptionKind::kFlag, "",
+     "set the outer DF bit and lower an MN's MTU on ICMP fragmentation needed (§2.6)"},
+    {"pmtu-age-s", OptionKind::kValue, "N",
+     "a learned path MTU is probed upward again after N s (default 600)"},
     {"temp-lifetime-ms", OptionKind::kValue, "N",
      "lifetime of a temporary state (default 1000 ms, §2.4)"},
     {"active-lifetime-s", OptionKind::kValue, "N",
@@ -47,6 +51,10 @@ const std::vector<OptionSpec> kClientOptions = {
     {"prefix", OptionKind::kValue, "PREFIX/80", "this MN's /80 (see `m6t prefix`, §2.2)"},
     {"tun", OptionKind::kValue, "NAME", "TUN device name (default m6t0)"},
     {"mtu", OptionKind::kValue, "N", "tunnel MTU (default 1472, §2.6)"},
+    {"pmtu-discovery", OptionKind::kFlag, "",
+     "set the outer DF bit and lower the tunnel MTU on ICMP fragmentation needed (§2.6)"},
+    {"pmtu-age-s", OptionKind::kValue, "N",
+     "a learned path MTU is probed upward again after N s (default 600)"},
     {"keepalive-s", OptionKind::kValue, "N", "keepalive interval when idle (default 30 s, §2.3)"},
     {"keepalive-misses", OptionKind::kValue, "N",
      "keepalives unanswered in a row before the gateway is taken for lost (default 3, §2.7)"},
@@ -205,6 +213,15 @@ std::optional<SettingsError> get_ifname(const RawOptions& raw, const std::string
   return std::nullopt;
 }
 
+template <class Settings>
+std::optional<SettingsError> get_pmtu(const RawOptions& raw, Settings& out) {
+  out.pmtu_discovery = find(raw, "pmtu-discovery") != nullptr;
+  std::uint64_t age = static_cast<std::uint64_t>(out.pmtu_age.count());
+  if (auto e = get_uint(raw, "pmtu-age-s", 1, 86400, age)) return e;
+  out.pmtu_age = std::chrono::seconds(age);
+  return std::nullopt;
+}
+
 std::optional<SettingsError> get_log_level(const RawOptions& raw, std::string& out) {
   const RawValue* r = find(raw, "log-level");
   if (!r) return std::nullopt;
@@ -319,6 +336,7 @@ std::optional<SettingsError> validate(const RawOptions& raw, GatewaySettings& ou
   }
   if (auto e = get_ifname(raw, "tun", out.tun)) return e;
   if (auto e = get_uint_as(raw, "mtu", wire::kMinIpv6Mtu, wire::kMaxMtu, out.mtu)) return e;
+  if (auto e = get_pmtu(raw, out)) return e;
   std::uint64_t ms = static_cast<std::uint64_t>(out.temp_lifetime.count());
   if (auto e = get_uint(raw, "temp-lifetime-ms", 1, 600000, ms)) return e;
   out.temp_lifetime = std::chrono::milliseconds(ms);
@@ -352,6 +370,7 @@ std::optional<SettingsError> validate(const RawOptions& raw, ClientSettings& out
   }
   if (auto e = get_ifname(raw, "tun", out.tun)) return e;
   if (auto e = get_uint_as(raw, "mtu", wire::kMinIpv6Mtu, wire::kMaxMtu, out.mtu)) return e;
+  if (auto e = get_pmtu(raw, out)) return e;
   std::uint64_t ka = static_cast<std::uint64_t>(out.keepalive.count());
   if (auto e = get_uint(raw, "keepalive-s", 1, 86400, ka)) return e;
   out.keepalive = std::chrono::seconds(ka);

@@ -20,6 +20,22 @@ json opt_str(const std::optional<core::Ipv6Addr>& a) {
   return a ? json(a->to_string()) : json(nullptr);
 }
 
+// A path's MTU as it applies now: a learned value past its age is shown as aged even before
+// the engine next touches the path (issue #5).
+void path_mtu_json(json& j, core::PathMtu p, const core::PathMtuConfig& c, core::Time now) {
+  p.expire(c, now);
+  j["mtu"] = p.mtu;
+  j["mtu_source"] = core::to_string(p.source);
+  j["df"] = p.df;
+  j["mtu_expires_in_ms"] = p.learned() ? json(core::ms_between(now, p.expires)) : json(nullptr);
+}
+
+json pmtu_counters_json(const core::PmtuCounters& c) {
+  return {{"frag_needed", c.frag_needed},   {"lowered", c.lowered},
+          {"fragmenting", c.fragmenting},   {"not_lower", c.not_lower},
+          {"unattributed", c.unattributed}, {"aged", c.aged}};
+}
+
 }  // namespace
 
 json flow_json(const core::Flow& f) {
@@ -43,6 +59,9 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
   j["uptime_s"] = core::ms_between(started, now) / 1000;
   j["tun"] = settings.tun;
   j["mtu"] = settings.mtu;
+  j["pmtu_discovery"] = settings.pmtu_discovery;
+  j["pmtu_age_s"] = settings.pmtu_age.count();
+  const core::PathMtuConfig pmtu{settings.mtu, settings.pmtu_discovery, settings.pmtu_age};
   j["prefix"] = settings.prefix.to_string();
   j["home_agents"] = json::array();
   for (const auto& ha : settings.home_agents)
@@ -61,16 +80,17 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
   table.for_each([&](const core::State& s) {
     if (states.size() >= kMaxStatesShown) return;
     core::Time last = std::max(s.last_from_mn, s.last_to_mn);
-    states.push_back({{"mn", s.mn.to_string()},
-                      {"nat", s.binding.remote.to_string()},
-                      {"local", s.binding.local.to_string()},
-                      {"kind", core::to_string(s.kind)},
-                      {"age_ms", core::ms_between(s.created, now)},
-                      {"idle_ms", core::ms_between(std::max(last, s.created), now)},
-                      {"expires_in_ms", core::ms_between(now, table.deadline_of(s))},
-                      {"mtu", s.mtu},
-                      {"from_mn", flow_json(s.from_mn)},
-                      {"to_mn", flow_json(s.to_mn)}});
+    json e = {{"mn", s.mn.to_string()},
+              {"nat", s.binding.remote.to_string()},
+              {"local", s.binding.local.to_string()},
+              {"kind", core::to_string(s.kind)},
+              {"age_ms", core::ms_between(s.created, now)},
+              {"idle_ms", core::ms_between(std::max(last, s.created), now)},
+              {"expires_in_ms", core::ms_between(now, table.deadline_of(s))},
+              {"from_mn", flow_json(s.from_mn)},
+              {"to_mn", flow_json(s.to_mn)}};
+    path_mtu_json(e, s.path, pmtu, now);
+    states.push_back(std::move(e));
   });
   j["states"] = std::move(states);
   j["states_total"] = table.size();
@@ -94,6 +114,7 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
                    {"too_big_sent", flow_json(c.too_big_sent)},
                    {"icmp_rate_limited", c.icmp_rate_limited},
                    {"rate_limiter_evictions", engine.rate_limiter().evictions()}};
+  j["pmtu"] = pmtu_counters_json(c.pmtu);
   j["drops"] = drops_json(c.drops);
   return j;
 }
@@ -105,7 +126,11 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
   j["version"] = kVersion;
   j["uptime_s"] = core::ms_between(started, now) / 1000;
   j["tun"] = settings.tun;
-  j["mtu"] = settings.mtu;
+  j["mtu_configured"] = settings.mtu;
+  j["pmtu_discovery"] = settings.pmtu_discovery;
+  j["pmtu_age_s"] = settings.pmtu_age.count();
+  path_mtu_json(j, engine.path_mtu(), {settings.mtu, settings.pmtu_discovery, settings.pmtu_age},
+                now);
   j["prefix"] = settings.prefix.to_string();
   j["state"] = core::to_string(engine.state());
   j["liveness"] = core::to_string(engine.liveness());
@@ -136,7 +161,10 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
                    {"keepalives_sent", flow_json(c.keepalives_sent)},
                    {"keepalives_answered", flow_json(c.keepalives_answered)},
                    {"attachments", c.attachments},
-                   {"gateway_failures", c.gateway_failures}};
+                   {"gateway_failures", c.gateway_failures},
+                   {"too_big_sent", flow_json(c.too_big_sent)},
+                   {"icmp_rate_limited", c.icmp_rate_limited}};
+  j["pmtu"] = pmtu_counters_json(c.pmtu);
   j["drops"] = drops_json(c.drops);
   json history = json::array();
   for (auto it = engine.history().rbegin(); it != engine.history().rend(); ++it) {
@@ -191,6 +219,24 @@ std::string str(const json& v) {
   return v.is_string() ? v.get<std::string>() : "(none)";
 }
 
+// "mtu 1372 (icmp, DF, ages out in 599.2 s)"
+std::string mtu_text(const json& j) {
+  std::string t = "mtu " + j["mtu"].dump() + " (" + str(j["mtu_source"]);
+  t += j.value("df", false) ? ", DF" : ", fragmentable";
+  if (!j["mtu_expires_in_ms"].is_null()) t += ", ages out in " + secs_text(j["mtu_expires_in_ms"]);
+  return t + ")";
+}
+
+// One line of path-MTU counters, in path-MTU mode only.
+void pmtu_text(std::ostringstream& o, const json& j) {
+  if (!j.value("pmtu_discovery", false)) return;
+  const json& p = j["pmtu"];
+  o << "  path MTU: " << p["frag_needed"] << " ICMP fragmentation needed, " << p["lowered"]
+    << " lowered, " << p["fragmenting"] << " back to fragmentation, " << p["aged"] << " aged out, "
+    << p["unattributed"] << " unattributed; Packet Too Big sent "
+    << flow_text(j["counters"]["too_big_sent"]) << "\n";
+}
+
 void drops_text(std::ostringstream& o, const json& drops) {
   std::string line;
   for (auto& [k, v] : drops.items())
@@ -208,12 +254,13 @@ std::string format_gateway(const json& j) {
   o << "\n  prefix: " << str(j["prefix"]) << "   home agents: ";
   for (const auto& h : j["home_agents"])
     o << h.get<std::string>() << " ";
-  o << "\n  mtu: " << j["mtu"] << "   states: " << j["states_total"] << " (" << j["states_active"]
-    << " active, " << j["states_temporary"] << " temporary)\n";
+  o << "\n  mtu: " << j["mtu"] << (j.value("pmtu_discovery", false) ? " (path-MTU discovery)" : "")
+    << "   states: " << j["states_total"] << " (" << j["states_active"] << " active, "
+    << j["states_temporary"] << " temporary)\n";
   for (const auto& s : j["states"]) {
     o << "\n  state " << str(s["mn"]) << "\n";
-    o << "    " << str(s["kind"]) << ", nat " << str(s["nat"]) << " -> " << str(s["local"])
-      << ", mtu " << s["mtu"] << "\n";
+    o << "    " << str(s["kind"]) << ", nat " << str(s["nat"]) << " -> " << str(s["local"]) << ", "
+      << mtu_text(s) << "\n";
     o << "    age " << secs_text(s["age_ms"]) << ", idle " << secs_text(s["idle_ms"])
       << ", expires in " << secs_text(s["expires_in_ms"]) << "\n";
     o << "    from mn " << flow_text(s["from_mn"]) << ", to mn " << flow_text(s["to_mn"]) << "\n";
@@ -228,6 +275,7 @@ std::string format_gateway(const json& j) {
   o << "  states created " << st["created"] << ", activated " << st["activated"] << ", expired "
     << st["expired_temporary"].get<std::uint64_t>() + st["expired_active"].get<std::uint64_t>()
     << ", evicted " << st["evicted_temporary"] << "\n";
+  pmtu_text(o, j);
   drops_text(o, j["drops"]);
   return o.str();
 }
@@ -238,8 +286,8 @@ std::string format_client(const json& j) {
     << j.value("uptime_s", 0) << " s)\n";
   o << "  state: " << str(j["state"]) << "   gateway: " << str(j["gateway"]) << " ("
     << str(j["liveness"]) << ")\n";
-  o << "  address: " << str(j["address"]) << "   prefix: " << str(j["prefix"])
-    << "   mtu: " << j["mtu"] << "\n";
+  o << "  address: " << str(j["address"]) << "   prefix: " << str(j["prefix"]) << "\n  "
+    << mtu_text(j) << "\n";
   const json& u = j["uplink"];
   o << "  uplink: " << (u["interface"].is_null() ? std::string() : str(u["interface"]) + " ")
     << (u.value("connected", false) ? str(u["address"]) + " via " + str(u["router"])
@@ -252,6 +300,7 @@ std::string format_client(const json& j) {
   o << "  to gateway: " << flow_text(c["to_gateway"]) << "\n  to host: " << flow_text(c["to_host"])
     << "\n  attachments: " << c["attachments"] << ", gateway failures: " << c["gateway_failures"]
     << "\n";
+  pmtu_text(o, j);
   drops_text(o, j["drops"]);
   if (const json& h = j["hook"]; h.is_object())
     o << "  hook " << str(h["path"]) << ": " << h["started"] << " runs, " << h["failed"]

@@ -69,7 +69,12 @@ std::string_view to_string(Change c) {
 }
 
 ClientEngine::ClientEngine(const ClientConfig& config, RandomSource& rng, Random48Claims* claims)
-    : config_(config), rng_(rng), claims_(claims) {
+    : config_(config),
+      rng_(rng),
+      claims_(claims),
+      pmtu_{config.mtu, config.pmtu_discovery, config.pmtu_age},
+      path_(PathMtu::initial(pmtu_)),
+      icmp_shape_(BucketShape::of(config.icmp_rate_per_s, config.icmp_burst)) {
   config_.max_unanswered = std::max<std::uint32_t>(config_.max_unanswered, 1);
 }
 
@@ -142,6 +147,7 @@ void ClientEngine::attach(AttachReason reason, std::size_t gateway_index, Time n
   last_ka_sent_.reset();
   last_ka_answered_.reset();
   unanswered_ = 0;
+  path_ = PathMtu::initial(pmtu_);
   write_keepalive(keepalive_, address_);
   ++counters_.attachments;
   record({old ? Change::kChanged : Change::kUp, reason, now, address_, old,
@@ -221,8 +227,8 @@ Deadline ClientEngine::keepalive_due() const {
 }
 
 Deadline ClientEngine::next_deadline() const {
-  Deadline d;
-  if (pending_uplink_) d = pending_since_ + config_.debounce;
+  Deadline d = path_.next_deadline();
+  if (pending_uplink_) d = earliest(d, pending_since_ + config_.debounce);
   switch (state_) {
     case ClientState::kNoUplink:
       break;
@@ -240,6 +246,7 @@ Deadline ClientEngine::next_deadline() const {
 }
 
 bool ClientEngine::expire(Time now) {
+  if (path_.expire(pmtu_, now)) ++counters_.pmtu.aged;
   if (pending_uplink_ && now >= pending_since_ + config_.debounce) {
     Uplink u = *pending_uplink_;
     pending_uplink_.reset();
@@ -296,10 +303,60 @@ Verdict ClientEngine::on_tun(std::span<const std::uint8_t> packet, Time now) {
   if (!p.src_is(address_)) return drop(Drop::kSrcNotTunnelAddress);
   Ipv6Addr dst = p.dst();
   if (dst.is_multicast() || dst.is_link_local()) return drop(Drop::kDstInvalid);
+  if (path_.expire(pmtu_, now)) ++counters_.pmtu.aged;
+  if (p.size() > path_.mtu) return too_big(p, now);
   last_tx_ = now;
   if (!awaiting_since_) awaiting_since_ = now;
   counters_.to_gateway.add(packet.size());
-  return {Action::kToUdp, Drop::kCount, Binding{config_.gateways[gateway_index_], {}, 0}, packet};
+  return {Action::kToUdp, Drop::kCount, Binding{config_.gateways[gateway_index_], {}, 0}, packet,
+          path_.df};
+}
+
+Verdict ClientEngine::too_big(const Ipv6View& p, Time now) {
+  counters_.drops.add(Drop::kTooBig);
+  if (!icmp_bucket_.allow(icmp_shape_, now)) {
+    ++counters_.icmp_rate_limited;
+    return Verdict::dropped(Drop::kTooBig);
+  }
+  // The source is the /80's own address (all random bits zero), which no tunnel address ever
+  // is (draw_random48 never draws 0): the host must not take the error for its own packet.
+  std::size_t n = write_packet_too_big(too_big_, config_.prefix.addr, p, path_.mtu);
+  if (n == 0) return Verdict::dropped(Drop::kTooBig);
+  counters_.too_big_sent.add(n);
+  return {Action::kToTun, Drop::kTooBig, {}, std::span(too_big_).first(n)};
+}
+
+Verdict ClientEngine::on_frag_needed(const FragNeeded& in, Time now) {
+  ++counters_.pmtu.frag_needed;
+  if (!config_.pmtu_discovery) return Verdict::consumed();
+  auto quoted = decode_quoted_ipv6(in.quote);
+  // One path only: the datagram must have gone to the gateway in use, from our address.
+  if (!random48_ || in.remote != config_.gateways[gateway_index_] || !quoted ||
+      !quoted->head.src_is(address_)) {
+    ++counters_.pmtu.unattributed;
+    return Verdict::consumed();
+  }
+  switch (path_.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now)) {
+    case PmtuUpdate::kLowered:
+      ++counters_.pmtu.lowered;
+      break;
+    case PmtuUpdate::kFragmenting:
+      ++counters_.pmtu.fragmenting;
+      break;
+    case PmtuUpdate::kNotLower:
+    case PmtuUpdate::kDisabled:
+      ++counters_.pmtu.not_lower;
+      break;
+  }
+  if (quoted->original_len <= path_.mtu) return Verdict::consumed();
+  if (!icmp_bucket_.allow(icmp_shape_, now)) {
+    ++counters_.icmp_rate_limited;
+    return Verdict::consumed();
+  }
+  std::size_t n = write_packet_too_big(too_big_, config_.prefix.addr, quoted->head, path_.mtu);
+  if (n == 0) return Verdict::consumed();
+  counters_.too_big_sent.add(n);
+  return {Action::kToTun, Drop::kCount, {}, std::span(too_big_).first(n)};
 }
 
 Verdict ClientEngine::on_udp(const Endpoint4& from, std::span<const std::uint8_t> datagram,

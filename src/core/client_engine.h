@@ -12,6 +12,8 @@
 
 #include "core/address.h"
 #include "core/drop.h"
+#include "core/gcra.h"
+#include "core/path_mtu.h"
 #include "core/random.h"
 #include "core/time.h"
 #include "core/verdict.h"
@@ -67,6 +69,13 @@ struct ClientConfig {
   Ipv6Prefix prefix;  // the MN's /80 (§2.2)
   std::vector<Endpoint4> gateways;
   std::uint32_t mtu = wire::kDefaultMtu;
+  // Path-MTU mode (issue #5): DF set toward the gateway, ICMPv4 "fragmentation needed" lowers
+  // the tunnel's MTU; learned values age out after pmtu_age. A packet from the host over the
+  // learned MTU is answered with a Packet Too Big, at most icmp_rate_per_s (burst icmp_burst).
+  bool pmtu_discovery = false;
+  Duration pmtu_age = wire::kDefaultPmtuAge;
+  double icmp_rate_per_s = 100;
+  std::uint32_t icmp_burst = 20;
   // §2.3: a keepalive when the tunnel has been idle in either direction this long.
   Duration keepalive_interval = wire::kDefaultKeepaliveInterval;
   // Sent packets with no answer for this long: check the gateway with a keepalive now rather
@@ -110,6 +119,9 @@ struct ClientCounters {
   Flow keepalives_answered;
   std::uint64_t attachments = 0;
   std::uint64_t gateway_failures = 0;
+  Flow too_big_sent;  // ICMPv6 Packet Too Big written toward the host
+  std::uint64_t icmp_rate_limited = 0;
+  PmtuCounters pmtu;
   DropCounters drops;
 };
 
@@ -124,8 +136,15 @@ class ClientEngine {
   // The daemon stops: release the address.
   void shutdown(Time now);
 
+  // A packet from the host. One larger than the tunnel's current MTU (lowered in path-MTU
+  // mode) is answered with a Packet Too Big toward the host (kToTun; the packet lives in the
+  // engine until the next call), as a router on an IPv6 path would.
   Verdict on_tun(std::span<const std::uint8_t> packet, Time now);
   Verdict on_udp(const Endpoint4& from, std::span<const std::uint8_t> datagram, Time now);
+  // An ICMPv4 "fragmentation needed" (or local EMSGSIZE) about a datagram to the gateway
+  // (issue #5): lowers the tunnel's MTU (PathMtu). A Packet Too Big for the quoted packet goes
+  // to the host at once (kToTun) when it exceeds the new MTU (RFC 4213 §3.4).
+  Verdict on_frag_needed(const FragNeeded& in, Time now);
 
   Deadline next_deadline() const;
   // Runs due timers. True when a keepalive must be sent now (keepalive_packet()).
@@ -149,6 +168,9 @@ class ClientEngine {
   const std::deque<ClientEvent>& history() const { return history_; }
   const ClientCounters& counters() const { return counters_; }
   const ClientConfig& config() const { return config_; }
+  // The tunnel's path MTU: reset to the configured one at every attachment (a new IPv4 network
+  // is a new path).
+  const PathMtu& path_mtu() const { return path_; }
 
  private:
   Verdict drop(Drop d) {
@@ -161,6 +183,7 @@ class ClientEngine {
   void record(ClientEvent e);
   std::uint64_t draw_unclaimed();
   Deadline keepalive_due() const;
+  Verdict too_big(const Ipv6View& p, Time now);
 
   ClientConfig config_;
   RandomSource& rng_;
@@ -187,6 +210,12 @@ class ClientEngine {
   std::size_t failures_ = 0;  // gateways failed in a row, none answering in between
   std::uint32_t backoff_round_ = 0;
   Time backoff_until_{};
+
+  PathMtuConfig pmtu_;
+  PathMtu path_;
+  BucketShape icmp_shape_;
+  Gcra icmp_bucket_;
+  std::array<std::uint8_t, wire::kIcmpv6ErrorMaxLen> too_big_{};
 
   std::deque<ClientEvent> events_;
   std::deque<ClientEvent> history_;

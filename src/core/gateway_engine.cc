@@ -22,6 +22,7 @@ Binding binding_of(const UdpIn& in) {
 
 GatewayEngine::GatewayEngine(const GatewayConfig& config, RandomSource& rng)
     : config_(config),
+      pmtu_{config.mtu, config.pmtu_discovery, config.pmtu_age},
       icmp_source_(config.icmp_source.value_or(config.mn_prefix.addr)),
       states_(config.states, SipKey::random(rng)),
       rate_(config.creation_rate, SipKey::random(rng)),
@@ -59,7 +60,7 @@ Verdict GatewayEngine::on_udp(const UdpIn& in, std::span<std::uint8_t> datagram,
     auto created = states_.create_temporary(src, b, now);
     if (!created) return drop(created.error());
     s = *created;
-    s->mtu = config_.mtu;
+    s->path = PathMtu::initial(pmtu_);
   }
   states_.on_from_mn(*s, datagram.size(), now);
   counters_.to_home.add(datagram.size());
@@ -78,7 +79,8 @@ Verdict GatewayEngine::answer_keepalive(const UdpIn& in, std::span<std::uint8_t>
   make_keepalive_reply_in_place(datagram);
   states_.on_to_mn(*s, datagram.size(), now);
   counters_.keepalives.add(datagram.size());
-  return {Action::kToUdp, Drop::kCount, s->binding, datagram};
+  age_path(*s, now);
+  return {Action::kToUdp, Drop::kCount, s->binding, datagram, s->path.df};
 }
 
 Verdict GatewayEngine::on_tun(std::span<const std::uint8_t> packet, Time now,
@@ -101,10 +103,51 @@ Verdict GatewayEngine::on_tun(std::span<const std::uint8_t> packet, Time now,
   }
   // Once active, packets from any home-side source go through: the ICMPv6 errors of routers
   // between us and the HA (PMTUD at the IPv6 level, §2.6) must reach the MN.
-  if (p.size() > s->mtu) return too_big(p, *s, now, scratch);
+  age_path(*s, now);
+  if (p.size() > s->path.mtu) return too_big(p, *s, now, scratch);
   states_.on_to_mn(*s, p.size(), now);
   counters_.to_mn.add(p.size());
-  return {Action::kToUdp, Drop::kCount, s->binding, packet};
+  return {Action::kToUdp, Drop::kCount, s->binding, packet, s->path.df};
+}
+
+Verdict GatewayEngine::on_frag_needed(const FragNeeded& in, Time now,
+                                      std::span<std::uint8_t> scratch) {
+  ++counters_.pmtu.frag_needed;
+  if (!config_.pmtu_discovery) return Verdict::consumed();
+  states_.expire(now);
+  // Only the quoted packet tells which MN the datagram was for: the NAT's address and port
+  // are not a key of the table, and several MNs may share one NAT address. A router quoting
+  // less than the IPv6 header (RFC 792's minimum) leaves the error unattributed.
+  auto quoted = decode_quoted_ipv6(in.quote);
+  State* s = quoted ? states_.find(quoted->head.dst()) : nullptr;
+  // §2.4's rule for bindings applies to errors too: one about another binding's datagram
+  // (a forged or stale one) changes nothing.
+  if (!s || s->binding.remote != in.remote || s->binding.listener != in.listener) {
+    ++counters_.pmtu.unattributed;
+    return Verdict::consumed();
+  }
+  switch (s->path.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now)) {
+    case PmtuUpdate::kLowered:
+      ++counters_.pmtu.lowered;
+      break;
+    case PmtuUpdate::kFragmenting:
+      ++counters_.pmtu.fragmenting;
+      break;
+    case PmtuUpdate::kNotLower:
+    case PmtuUpdate::kDisabled:
+      ++counters_.pmtu.not_lower;
+      break;
+  }
+  if (quoted->original_len <= s->path.mtu) return Verdict::consumed();
+  // The packet is already lost downstream: no drop is counted here, only the error sent.
+  if (!icmp_bucket_.allow(icmp_shape_, now)) {
+    ++counters_.icmp_rate_limited;
+    return Verdict::consumed();
+  }
+  std::size_t n = write_packet_too_big(scratch, icmp_source_, quoted->head, s->path.mtu);
+  if (n == 0) return Verdict::consumed();
+  counters_.too_big_sent.add(n);
+  return {Action::kToTun, Drop::kCount, {}, scratch.first(n)};
 }
 
 Verdict GatewayEngine::too_big(const Ipv6View& p, const State& s, Time now,
@@ -114,7 +157,7 @@ Verdict GatewayEngine::too_big(const Ipv6View& p, const State& s, Time now,
     ++counters_.icmp_rate_limited;
     return Verdict::dropped(Drop::kTooBig);
   }
-  std::size_t n = write_packet_too_big(scratch, icmp_source_, p, s.mtu);
+  std::size_t n = write_packet_too_big(scratch, icmp_source_, p, s.path.mtu);
   if (n == 0) return Verdict::dropped(Drop::kTooBig);
   counters_.too_big_sent.add(n);
   return {Action::kToTun, Drop::kTooBig, {}, scratch.first(n)};
@@ -122,7 +165,7 @@ Verdict GatewayEngine::too_big(const Ipv6View& p, const State& s, Time now,
 
 void GatewayEngine::set_mn_mtu(const Ipv6Addr& mn, std::uint32_t mtu) {
   State* s = states_.find(mn);
-  if (s) s->mtu = std::clamp(mtu, wire::kMinIpv6Mtu, config_.mtu);
+  if (s) s->path.mtu = std::clamp(mtu, wire::kMinIpv6Mtu, config_.mtu);
 }
 
 }  // namespace m6t::core

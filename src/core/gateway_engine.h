@@ -10,6 +10,7 @@
 #include "core/drop.h"
 #include "core/gcra.h"
 #include "core/ipv6_packet.h"
+#include "core/path_mtu.h"
 #include "core/random.h"
 #include "core/rate_limiter.h"
 #include "core/state_table.h"
@@ -23,6 +24,10 @@ struct GatewayConfig {
   Ipv6Prefix mn_prefix;               // §6.1.3: sources must lie inside it
   std::vector<Ipv6Addr> home_agents;  // §6.1.3: destinations must be one of them
   std::uint32_t mtu = wire::kDefaultMtu;
+  // Path-MTU mode (issue #5): DF set toward MNs, ICMPv4 "fragmentation needed" lowers the MTU
+  // of that one MN's state; learned values age out after pmtu_age.
+  bool pmtu_discovery = false;
+  Duration pmtu_age = wire::kDefaultPmtuAge;
   StateTableConfig states;
   RateLimitConfig creation_rate;
   // Packet Too Big messages sent toward the home side, all MNs together.
@@ -48,6 +53,7 @@ struct GatewayCounters {
   Flow keepalives;    // keepalives answered
   Flow too_big_sent;  // ICMPv6 Packet Too Big written toward the home side
   std::uint64_t icmp_rate_limited = 0;
+  PmtuCounters pmtu;
   DropCounters drops;
 };
 
@@ -61,6 +67,15 @@ class GatewayEngine {
   // Packet Too Big when the packet exceeds the MN's path MTU.
   Verdict on_tun(std::span<const std::uint8_t> packet, Time now, std::span<std::uint8_t> scratch);
 
+  // An ICMPv4 "fragmentation needed" (or a local EMSGSIZE) for a datagram sent toward a MN
+  // (issue #5). The quoted IPv6 destination names the state, whose binding must match the
+  // datagram's destination and socket; that state's path MTU is lowered (PathMtu). When the
+  // quoted packet exceeds the path's MTU, the verdict is a Packet Too Big toward its sender,
+  // written to `scratch`: RFC 4213 §3.4 asks tunnel ends to relay IPv4 errors to the IPv6
+  // source, and the sender learns at once instead of after a retransmission timeout.
+  Verdict on_frag_needed(const FragNeeded& in, Time now, std::span<std::uint8_t> scratch);
+
+  // Learned path MTUs age out lazily, when their state is next used (no timer per state).
   Deadline next_deadline() const { return states_.next_deadline(); }
   void expire(Time now) { states_.expire(now); }
 
@@ -81,8 +96,12 @@ class GatewayEngine {
   Verdict answer_keepalive(const UdpIn& in, std::span<std::uint8_t> datagram, const Ipv6View& p,
                            Time now);
   Verdict too_big(const Ipv6View& p, const State& s, Time now, std::span<std::uint8_t> scratch);
+  void age_path(State& s, Time now) {
+    if (s.path.expire(pmtu_, now)) ++counters_.pmtu.aged;
+  }
 
   GatewayConfig config_;
+  PathMtuConfig pmtu_;
   Ipv6Addr icmp_source_;
   StateTable states_;
   RateLimiter rate_;

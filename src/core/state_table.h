@@ -11,6 +11,7 @@
 
 #include "core/address.h"
 #include "core/drop.h"
+#include "core/path_mtu.h"
 #include "core/result.h"
 #include "core/siphash.h"
 #include "core/slot_index.h"
@@ -36,7 +37,7 @@ struct State {
   Ipv6Addr mn;
   Binding binding;
   StateKind kind = StateKind::kTemporary;
-  std::uint32_t mtu = wire::kDefaultMtu;  // toward this MN
+  PathMtu path;  // toward this MN (§2.6): its MTU, how it was learned, the outer DF bit
   Time created{};
   Time refreshed{};  // activation, then every packet from the MN: the active lifetime's start
   Time last_from_mn{};

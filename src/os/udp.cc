@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/wire.h"
 #include "os/unique_fd.h"
 
 namespace m6t::os {
@@ -52,8 +53,8 @@ struct alignas(cmsghdr) CmsgBuffer {
 
 class LinuxUdp final : public UdpSocket {
  public:
-  LinuxUdp(UniqueFd fd, core::Endpoint4 local, bool connected)
-      : fd_(std::move(fd)), local_(local), connected_(connected) {}
+  LinuxUdp(UniqueFd fd, core::Endpoint4 local, bool connected, bool pmtu)
+      : fd_(std::move(fd)), local_(local), connected_(connected), pmtu_(pmtu), df_(pmtu) {}
 
   int fd() const override { return fd_.get(); }
   core::Endpoint4 local_endpoint() const override { return local_; }
@@ -94,33 +95,30 @@ class LinuxUdp final : public UdpSocket {
   }
 
   std::size_t send_batch(std::span<const SendItem> items) override {
+    if (!pmtu_) return send_run(items);
+    // Path-MTU mode: DF per path (issue #5). Linux has no per-message DF control for UDP, so
+    // the socket's mode is switched between runs of items that differ; all items of a batch
+    // usually agree (only a path below 1280 bytes clears DF), so this is rarely a syscall.
     std::size_t sent = 0;
-    std::size_t next = 0;
-    while (next < items.size()) {
-      const std::size_t want = std::min(items.size() - next, kBatchSize);
-      for (std::size_t i = 0; i < want; ++i)
-        prepare_send(i, items[next + i]);
-      const int n = ::sendmmsg(fd_.get(), msgs_.data(), static_cast<unsigned>(want), 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        // The socket buffer (EAGAIN) or the device queue (ENOBUFS) is full: every following
-        // item would fail the same way, so the rest of the batch is left to the caller.
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
-        // sendmmsg stops at the first failing message and reports its error only when it is
-        // the first one; that item alone is bad (EMSGSIZE, ECONNREFUSED from an earlier ICMP
-        // error, EPERM from a firewall, EHOSTUNREACH, ...), so skip it and go on.
-        ++next;
-        continue;
+    std::size_t begin = 0;
+    while (begin < items.size()) {
+      std::size_t end = begin + 1;
+      while (end < items.size() && items[end].df == items[begin].df)
+        ++end;
+      if (items[begin].df != df_) {
+        int mode = items[begin].df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
+        if (::setsockopt(fd_.get(), SOL_IP, IP_MTU_DISCOVER, &mode, sizeof mode) == 0)
+          df_ = items[begin].df;
       }
-      sent += static_cast<std::size_t>(n);
-      next += static_cast<std::size_t>(n);
+      sent += send_run(items.subspan(begin, end - begin));
+      begin = end;
     }
     return sent;
   }
 
   std::vector<IcmpError> read_errors() override {
     std::vector<IcmpError> out;
-    std::uint8_t payload[64];  // the offending datagram's start: not needed, only truncated
+    std::uint8_t payload[IcmpError::kMaxQuote];
     for (;;) {
       sockaddr_in addr{};
       CmsgBuffer control;
@@ -150,13 +148,39 @@ class LinuxUdp final : public UdpSocket {
         e.code = ee.ee_origin == SO_EE_ORIGIN_ICMP ? ee.ee_code : 0;
         e.info = ee.ee_info;
         e.err = static_cast<int>(ee.ee_errno);
-        out.push_back(e);
+        e.quote.assign(payload, payload + std::min<std::size_t>(n, sizeof payload));
+        out.push_back(std::move(e));
       }
     }
     return out;
   }
 
  private:
+  std::size_t send_run(std::span<const SendItem> items) {
+    std::size_t sent = 0;
+    std::size_t next = 0;
+    while (next < items.size()) {
+      const std::size_t want = std::min(items.size() - next, kBatchSize);
+      for (std::size_t i = 0; i < want; ++i)
+        prepare_send(i, items[next + i]);
+      const int n = ::sendmmsg(fd_.get(), msgs_.data(), static_cast<unsigned>(want), 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        // The socket buffer (EAGAIN) or the device queue (ENOBUFS) is full: every following
+        // item would fail the same way, so the rest of the batch is left to the caller.
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+        // sendmmsg stops at the first failing message and reports its error only when it is
+        // the first one; that item alone is bad (EMSGSIZE, ECONNREFUSED from an earlier ICMP
+        // error, EPERM from a firewall, EHOSTUNREACH, ...), so skip it and go on.
+        ++next;
+        continue;
+      }
+      sent += static_cast<std::size_t>(n);
+      next += static_cast<std::size_t>(n);
+    }
+    return sent;
+  }
+
   void fill_slot(PacketSlot& slot, mmsghdr& m) {
     msghdr& h = m.msg_hdr;
     slot.len = std::min<std::size_t>(m.msg_len, slot.capacity);
@@ -203,6 +227,8 @@ class LinuxUdp final : public UdpSocket {
   UniqueFd fd_;
   core::Endpoint4 local_;
   bool connected_;
+  bool pmtu_;
+  bool df_;  // the socket's current mode in path-MTU mode: PROBE (DF set) or DONT
   // Reused by every call: the data path does not allocate.
   std::array<mmsghdr, kBatchSize> msgs_{};
   std::array<iovec, kBatchSize> iovs_{};
@@ -268,8 +294,13 @@ OsResult<std::unique_ptr<UdpSocket>> open_udp(const UdpOptions& options) {
       return errno_error("connect " + options.connect->to_string());
     }
   }
-  return std::unique_ptr<UdpSocket>(
-      new LinuxUdp(std::move(fd), from_sockaddr(bound), options.connect.has_value()));
+  return std::unique_ptr<UdpSocket>(new LinuxUdp(
+      std::move(fd), from_sockaddr(bound), options.connect.has_value(), options.pmtu_discovery));
+}
+
+bool IcmpError::frag_needed() const {
+  if (type == wire::kIcmpv4DestUnreachable && code == wire::kIcmpv4FragNeeded) return true;
+  return type == 0 && code == 0 && err == EMSGSIZE;
 }
 
 std::size_t FakeUdp::recv_batch(std::span<PacketSlot> slots) {
@@ -290,7 +321,7 @@ std::size_t FakeUdp::recv_batch(std::span<PacketSlot> slots) {
 
 std::size_t FakeUdp::send_batch(std::span<const SendItem> items) {
   for (const SendItem& item : items) {
-    sent.push_back(Sent{{item.data.begin(), item.data.end()}, item.remote, item.local});
+    sent.push_back(Sent{{item.data.begin(), item.data.end()}, item.remote, item.local, item.df});
   }
   return items.size();
 }

@@ -29,10 +29,13 @@ struct UdpOptions {
 
 // A datagram to send: from `local.addr` (IP_PKTINFO, when the socket is bound to the
 // wildcard address and local.addr is not 0.0.0.0) to `remote` (ignored when connected).
+// `df` matters in path-MTU mode only (the socket then switches between IP_PMTUDISC_PROBE and
+// IP_PMTUDISC_DONT for runs of items that differ); otherwise DF is never set (§2.6).
 struct SendItem {
   std::span<const std::uint8_t> data;
   core::Endpoint4 remote;
   core::Endpoint4 local;
+  bool df = false;
 };
 
 // An ICMP error the kernel queued for this socket (IP_RECVERR), e.g. fragmentation needed.
@@ -43,6 +46,13 @@ struct IcmpError {
   std::uint8_t code = 0;
   std::uint32_t info = 0;  // next-hop MTU for fragmentation needed
   int err = 0;             // errno equivalent (EMSGSIZE, ECONNREFUSED, ...)
+  // The offending datagram's payload as the error quoted it (at most kMaxQuote bytes): for m6t
+  // the start of the IPv6 packet the tunnel carried, which tells whose it was.
+  std::vector<std::uint8_t> quote{};
+  static constexpr std::size_t kMaxQuote = 1232;  // a Packet Too Big quotes no more
+  // ICMPv4 fragmentation needed, or the local EMSGSIZE the kernel queues when DF is set and the
+  // device itself is smaller: either way `info` is the MTU the datagram met.
+  bool frag_needed() const;
 };
 
 class UdpSocket {
@@ -77,6 +87,7 @@ class FakeUdp final : public UdpSocket {
     std::vector<std::uint8_t> data;
     core::Endpoint4 remote;
     core::Endpoint4 local;
+    bool df = false;
   };
   void inject(std::vector<std::uint8_t> data, core::Endpoint4 remote);
   void inject_error(IcmpError e) { errors_.push_back(e); }

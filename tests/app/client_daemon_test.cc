@@ -89,6 +89,42 @@ TEST_F(ClientDaemonTest, PacketsFlowBetweenTunAndSocket) {
   EXPECT_EQ(tun_.written[0], ipv6_packet(kHa, me, 30));
 }
 
+// Path-MTU mode (issue #5): the socket's ICMPv4 error lowers the tunnel's MTU; the host gets a
+// Packet Too Big at once and for its next oversized packet; the device MTU stays as configured.
+TEST_F(ClientDaemonTest, IcmpFragNeededLowersTheTunnelMtuAndTellsTheHost) {
+  settings_.pmtu_discovery = true;
+  daemon_.reset();
+  SetUp();
+  daemon_->on_uplink(kHome, at_ms(0));
+  daemon_->on_timer(at_ms(250));
+  auto me = *daemon_->engine().address();
+  auto big = ipv6_packet(me, kHa, 1432);
+  tun_.inject(big);
+  daemon_->on_tun_readable(at_ms(300));
+  ASSERT_EQ(socket->sent.size(), 1u);
+  EXPECT_TRUE(socket->sent[0].df);
+
+  os::IcmpError e{ep("203.0.113.2:4500"), 3, 4, 1400, EMSGSIZE};
+  e.quote.assign(big.begin(), big.begin() + 100);
+  socket->inject_error(e);
+  daemon_->on_udp_errors(at_ms(301));
+  ASSERT_EQ(tun_.written.size(), 1u);
+  EXPECT_EQ((tun_.written[0][46] << 8) | tun_.written[0][47], 1372);
+
+  tun_.inject(big);
+  daemon_->on_tun_readable(at_ms(302));
+  EXPECT_EQ(socket->sent.size(), 1u) << "not sent again";
+  ASSERT_EQ(tun_.written.size(), 2u) << "answered by the client itself";
+  EXPECT_FALSE(called("set_mtu 7 1372")) << "the device keeps its MTU (README, Path MTU)";
+
+  auto j = daemon_->status(at_ms(303));
+  EXPECT_EQ(j["mtu"], 1372);
+  EXPECT_EQ(j["mtu_configured"], 1472);
+  EXPECT_EQ(j["mtu_source"], "icmp");
+  EXPECT_EQ(j["df"], true);
+  EXPECT_EQ(j["counters"]["too_big_sent"]["packets"], 2);
+}
+
 TEST_F(ClientDaemonTest, NewAttachmentAddsTheNewAddressBeforeRemovingTheOld) {
   daemon_->on_uplink(kHome, at_ms(0));
   daemon_->on_timer(at_ms(250));

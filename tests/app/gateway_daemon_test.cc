@@ -117,5 +117,47 @@ TEST_F(GatewayDaemonTest, StatusHasTheDocumentedNames) {
   EXPECT_TRUE(j["drops"].contains("binding_mismatch"));
 }
 
+// Path-MTU mode (issue #5): an ICMPv4 error on the socket lowers that MN's MTU, the HA gets a
+// Packet Too Big through the TUN, and `m6t show` says how the MTU was learned.
+TEST_F(GatewayDaemonTest, IcmpFragNeededOnTheSocketLowersTheMtuAndReachesTheHa) {
+  settings_.pmtu_discovery = true;
+  daemon_.reset();
+  udp_.clear();
+  SetUp();
+  udp_[0]->inject(ipv6_packet(kMn, kHa), ep("198.51.100.1:40000"));
+  daemon_->on_udp_readable(0, at_ms(1));
+  auto big = ipv6_packet(kHa, kMn, 1432);
+  tun_.inject(big);
+  daemon_->on_tun_readable(at_ms(2));
+  ASSERT_EQ(udp_[0]->sent.size(), 1u);
+  EXPECT_TRUE(udp_[0]->sent[0].df);
+
+  os::IcmpError e{ep("198.51.100.1:40000"), 3, 4, 1400, EMSGSIZE};
+  e.quote.assign(big.begin(), big.begin() + 200);
+  udp_[0]->inject_error(e);
+  udp_[0]->inject_error(os::IcmpError{ep("198.51.100.1:40000"), 3, 3, 0, ECONNREFUSED});
+  tun_.written.clear();
+  daemon_->on_udp_errors(0, at_ms(3));
+  ASSERT_EQ(tun_.written.size(), 1u) << "one Packet Too Big; the port unreachable is ignored";
+  auto d = core::decode_ipv6(tun_.written[0], 1280);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->dst(), kHa);
+  EXPECT_EQ((tun_.written[0][46] << 8) | tun_.written[0][47], 1372);
+
+  auto j = daemon_->status(at_ms(4));
+  ASSERT_EQ(j["states"].size(), 1u);
+  EXPECT_EQ(j["states"][0]["mtu"], 1372);
+  EXPECT_EQ(j["states"][0]["mtu_source"], "icmp");
+  EXPECT_EQ(j["states"][0]["df"], true);
+  EXPECT_EQ(j["states"][0]["mtu_expires_in_ms"], 600000 - 1);
+  EXPECT_EQ(j["pmtu"]["lowered"], 1);
+  EXPECT_EQ(j["pmtu_discovery"], true);
+  // After the age, show reports the configured MTU again, "aged".
+  auto later = daemon_->status(at_ms(3) + std::chrono::seconds(600));
+  EXPECT_EQ(later["states"][0]["mtu"], 1472);
+  EXPECT_EQ(later["states"][0]["mtu_source"], "aged");
+  EXPECT_TRUE(later["states"][0]["mtu_expires_in_ms"].is_null());
+}
+
 }  // namespace
 }  // namespace m6t::app

@@ -1,7 +1,8 @@
 #include "app/settings.h"
 
-#include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -100,7 +101,7 @@ class ConfigFile : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
     // Per process and test: ctest runs these tests in parallel, and other checkouts too.
-    path_ = ::testing::TempDir() + "m6t_settings_test_" + std::to_string(getpid()) + "_" +
+    path_ = ::testing::TempDir() + "m6t_settings_test_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
     std::ofstream(path_) << text;
     return path_;
@@ -116,6 +117,8 @@ prefix = "fd00:db8:1::/48"
 home-agent = ["2001:db8:1::2"]
 tun = "gw7"
 mtu = 1400
+pmtu-discovery = true
+pmtu_age_s = 120
 temp-lifetime-ms = 250
 active_lifetime_s = 60
 rate = 5
@@ -134,6 +137,8 @@ log-level = "debug"
   EXPECT_EQ(g.listen.size(), 2u);
   EXPECT_EQ(g.tun, "gw7");
   EXPECT_EQ(g.mtu, 1400u);
+  EXPECT_TRUE(g.pmtu_discovery);
+  EXPECT_EQ(g.pmtu_age.count(), 120);
   EXPECT_EQ(g.temp_lifetime.count(), 250);
   EXPECT_EQ(g.active_lifetime.count(), 60);
   EXPECT_EQ(g.burst, 7u);
@@ -150,11 +155,15 @@ no-default-route = true
 keepalive-s = 4
 uplink = "wlan0"
 route-metric = 100
+pmtu-discovery = true
+pmtu-age-s = 30
 )");
   RawOptions raw;
   ASSERT_FALSE(load_config(path, "client", client_options(), raw));
   ClientSettings c;
   ASSERT_FALSE(validate(raw, c));
+  EXPECT_TRUE(c.pmtu_discovery);
+  EXPECT_EQ(c.pmtu_age.count(), 30);
   EXPECT_FALSE(c.default_route);
   EXPECT_EQ(c.keepalive.count(), 4);
   EXPECT_EQ(c.uplink, "wlan0");
@@ -179,6 +188,21 @@ TEST_F(ConfigFile, ErrorsStayOneLineWhateverTheFileHolds) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, path + ":3: prefix = \"fd00::\\n\\x1b[31m\": missing /LENGTH")
       << e->message;
+}
+
+TEST(Settings, PathMtuModeIsOffByDefaultAndItsAgeIsBounded) {
+  RawOptions r;
+  r["listen"] = RawValue{{"203.0.113.2:4500"}, "--listen"};
+  r["prefix"] = RawValue{{"fd00:db8:1::/48"}, "--prefix"};
+  r["home-agent"] = RawValue{{"2001:db8:1::2"}, "--home-agent"};
+  GatewaySettings g;
+  ASSERT_FALSE(validate(r, g));
+  EXPECT_FALSE(g.pmtu_discovery);
+  EXPECT_EQ(g.pmtu_age.count(), 600);
+  r["pmtu-age-s"] = RawValue{{"0"}, "--pmtu-age-s"};
+  auto e = validate(r, g);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "--pmtu-age-s 0: not a whole number from 1 to 86400");
 }
 
 TEST_F(ConfigFile, ErrorsGiveFileAndLine) {

@@ -22,6 +22,16 @@ With ``colocated=True`` the gateway runs on the HA host: GW and HA are one names
 address 2001:db8:1::2/128 sits on its loopback, and the gateway's own route of the tunnel
 prefix into its TUN device is the only route towards the MNs.
 
+With ``narrow_mtu=N`` (path-MTU tests) an IPv4 router RTR sits between the NAT and the GW, and
+the NAT-RTR link has MTU N (both ends), so that datagrams cross it fragmented or, with DF set,
+meet an ICMP "fragmentation needed" (from the NAT toward the MN, from RTR toward the GW)::
+
+    NAT wan0 198.18.0.1/24 --(mtu N)-- in0 198.18.0.254/24  RTR  out0 203.0.113.254/24 -- GW wan0
+
+With ``wide_mn=True`` a further MN namespace (``mnw``, 203.0.113.20/24, no NAT) hangs off the
+GW's wan0 bridge: an MN on a full-size path next to the narrow one.  The default topology is
+unchanged by both options.
+
 Every instance has unique namespace names (``m6t<pid>-<n>-<role>``), its own log directory
 (``workdir``) and a short per-instance run directory for control sockets.  ``teardown()``
 stops every process started through it (by PID: SIGTERM, then SIGKILL), kills by PID any
@@ -68,6 +78,10 @@ GW_OUT = "203.0.113.2"
 NAT2_OUT = "203.0.113.3"
 NAT2_IN = "198.51.100.1"
 MN_UPLINK2 = "198.51.100.2"
+NARROW_NAT_OUT = "198.18.0.1"
+RTR_IN = "198.18.0.254"
+RTR_OUT = "203.0.113.254"
+WIDE_MN_ADDR = "203.0.113.20"
 GW_HOME = "2001:db8:1::1"
 HA_ADDR = "2001:db8:1::2"
 ULA_PREFIX = "fd00:db8:1::/48"
@@ -394,7 +408,8 @@ class Topology:
 
     def __init__(self, workdir: str | Path | None = None, *, m6t_bin: str | Path | None = None,
                  n_mns: int = 1, second_uplink: bool = False, colocated: bool = False,
-                 ula: str = ULA_PREFIX, label: str = "", attacker: bool = False):
+                 ula: str = ULA_PREFIX, label: str = "", attacker: bool = False,
+                 narrow_mtu: int | None = None, wide_mn: bool = False):
         if not 1 <= n_mns <= 2:
             raise ValueError("n_mns must be 1 or 2")
         self.id = f"m6t{os.getpid()}-{next(_counter)}"
@@ -404,6 +419,9 @@ class Topology:
         self.attacker = attacker
         self.atk: Namespace | None = None
         self.ula = ula
+        self.narrow_mtu, self.wide_mn = narrow_mtu, wide_mn
+        # The NAT's outside address as the GW sees it.
+        self.nat_out = NARROW_NAT_OUT if narrow_mtu else NAT_OUT
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -414,6 +432,7 @@ class Topology:
         self.mns: list[Namespace] = []
         self.mn_addr: dict[str, str] = {}
         self.nat = self.nat2 = self.gw = self.ha = None  # type: ignore[assignment]
+        self.rtr = self.wide = None  # type: ignore[assignment]
         self.built = False
         self.torn_down = False
         self._teardown_lock = threading.Lock()
@@ -468,6 +487,10 @@ class Topology:
         self.ha = self.gw if self.colocated else self._ns("ha")
         if self.second_uplink:
             self.nat2 = self._ns("nat2")
+        if self.narrow_mtu:
+            self.rtr = self._ns("rtr")
+        if self.wide_mn:
+            self.wide = self._ns("mnw")
 
         nat, gw, ha = self.nat, self.gw, self.ha
         # NAT: IPv4-only router, inside bridge lan0, outside wan0, masquerade on wan0.
@@ -483,12 +506,25 @@ class Topology:
         gw.ip("addr", "add", f"{GW_OUT}/24", "dev", "wan0")
         gw.ip("link", "set", "wan0", "up")
 
-        self._veth(nat, "wan0", gw, "nat1")
-        nat.ip("addr", "add", f"{NAT_OUT}/24", "dev", "wan0")
-        nat.ip("link", "set", "wan0", "up")
-        gw.sysctl("net.ipv6.conf.nat1.disable_ipv6=1")
-        gw.ip("link", "set", "nat1", "master", "wan0")
-        gw.ip("link", "set", "nat1", "up")
+        if self.narrow_mtu:
+            self._build_narrow_path()
+        else:
+            self._veth(nat, "wan0", gw, "nat1")
+            nat.ip("addr", "add", f"{NAT_OUT}/24", "dev", "wan0")
+            nat.ip("link", "set", "wan0", "up")
+            gw.sysctl("net.ipv6.conf.nat1.disable_ipv6=1")
+            gw.ip("link", "set", "nat1", "master", "wan0")
+            gw.ip("link", "set", "nat1", "up")
+        if self.wide_mn:
+            self._veth(self.wide, "eth0", gw, "wide1")
+            self.wide.sysctl("net.ipv6.conf.eth0.disable_ipv6=1")
+            self.wide.ip("addr", "add", f"{WIDE_MN_ADDR}/24", "dev", "eth0")
+            self.wide.ip("link", "set", "eth0", "up")
+            self.wide.ip("route", "add", "default", "via", GW_OUT, "dev", "eth0")
+            gw.sysctl("net.ipv6.conf.wide1.disable_ipv6=1")
+            gw.ip("link", "set", "wide1", "master", "wan0")
+            gw.ip("link", "set", "wide1", "up")
+            self.mn_addr[self.wide.name] = WIDE_MN_ADDR
         nat.nft(f"""
 table ip m6tnat {{
   chain postrouting {{
@@ -598,6 +634,48 @@ table ip m6tatk {{
             if c:
                 out[c["name"]] = {"packets": c["packets"], "bytes": c["bytes"]}
         return out
+
+    def _build_narrow_path(self) -> None:
+        """NAT --(narrow_mtu)-- RTR -- GW, see the module docstring."""
+        nat, rtr, gw, mtu = self.nat, self.rtr, self.gw, str(self.narrow_mtu)
+        rtr.sysctl("net.ipv4.ip_forward=1", "net.ipv6.conf.all.disable_ipv6=1",
+                   "net.ipv6.conf.default.disable_ipv6=1")
+        self._veth(nat, "wan0", rtr, "in0")
+        nat.ip("link", "set", "wan0", "mtu", mtu)
+        rtr.ip("link", "set", "in0", "mtu", mtu)
+        nat.ip("addr", "add", f"{NARROW_NAT_OUT}/24", "dev", "wan0")
+        nat.ip("link", "set", "wan0", "up")
+        rtr.ip("addr", "add", f"{RTR_IN}/24", "dev", "in0")
+        rtr.ip("link", "set", "in0", "up")
+        nat.ip("route", "add", "default", "via", RTR_IN, "dev", "wan0")
+        self._veth(rtr, "out0", gw, "rtr1")
+        rtr.ip("addr", "add", f"{RTR_OUT}/24", "dev", "out0")
+        rtr.ip("link", "set", "out0", "up")
+        gw.sysctl("net.ipv6.conf.rtr1.disable_ipv6=1")
+        gw.ip("link", "set", "rtr1", "master", "wan0")
+        gw.ip("link", "set", "rtr1", "up")
+        gw.ip("route", "add", "198.18.0.0/24", "via", RTR_OUT, "dev", "wan0")
+        # Counts the IPv4 fragments crossing the narrow link, per direction ("fragmented
+        # outside"), where they arrive and before anything reassembles them: at RTR's in0 (from
+        # the NAT) and at the NAT's wan0 (from RTR; the NAT's conntrack reassembles later).
+        frag_counter = """
+table netdev m6tfrag {{
+  chain ingress {{
+    type filter hook ingress device "{dev}" priority 0; policy accept;
+    ip frag-off & 0x3fff != 0 counter comment "fragments"
+  }}
+}}
+"""
+        rtr.nft(frag_counter.format(dev="in0"))
+        nat.nft(frag_counter.format(dev="wan0"))
+
+    def forwarded_fragments(self) -> dict:
+        """IPv4 fragments that crossed the narrow link so far: {"to_mn": n, "to_gw": n}."""
+        def count(ns: Namespace) -> int:
+            out = ns.out([NFT, "list", "chain", "netdev", "m6tfrag", "ingress"])
+            m = re.search(r"counter packets (\d+)", out)
+            return int(m.group(1)) if m else 0
+        return {"to_gw": count(self.rtr), "to_mn": count(self.nat)}
 
     def _wait_links_up(self, timeout: float = 10) -> None:
         """Until the kernel's link watcher has brought every interface up (packets sent

@@ -213,6 +213,45 @@ TEST(Udp, PathMtuModeSetsProbeAndRecvErr) {
   EXPECT_EQ(sockopt(s->fd(), SOL_IP, IP_RECVERR), 1);
 }
 
+// Issue #5: DF is chosen per path, hence per item; the socket's mode follows runs of items.
+TEST(Udp, DfFollowsEachItemInPathMtuMode) {
+  auto rx = bound("127.0.0.1");
+  ASSERT_TRUE(rx);
+  UdpOptions o;
+  o.bind = core::Endpoint4{ip("127.0.0.1"), 0};
+  o.pmtu_discovery = true;
+  auto s = open_or_die(o);
+  ASSERT_TRUE(s);
+  const auto d = payload(10, 1);
+  const core::Endpoint4 to = rx->local_endpoint();
+  const SendItem mixed[] = {{d, to, {}, true}, {d, to, {}, false}, {d, to, {}, true}};
+  EXPECT_EQ(s->send_batch(mixed), 3u);
+  EXPECT_EQ(sockopt(s->fd(), SOL_IP, IP_MTU_DISCOVER), IP_PMTUDISC_PROBE);
+  const SendItem fragmentable[] = {{d, to, {}, false}};
+  EXPECT_EQ(s->send_batch(fragmentable), 1u);
+  EXPECT_EQ(sockopt(s->fd(), SOL_IP, IP_MTU_DISCOVER), IP_PMTUDISC_DONT);
+  // Outside path-MTU mode DF is never set, whatever the item says (§2.6).
+  auto plain = bound("127.0.0.1");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->send_batch(mixed), 3u);
+  EXPECT_EQ(sockopt(plain->fd(), SOL_IP, IP_MTU_DISCOVER), IP_PMTUDISC_DONT);
+  PacketBatch batch(8, 256);
+  ASSERT_TRUE(wait_for(rx->fd()));
+  std::size_t got = 0;
+  for (int i = 0; i < 20 && got < 7; ++i) {
+    got += rx->recv_batch(batch.slots());
+    if (got < 7) wait_for(rx->fd());
+  }
+  EXPECT_EQ(got, 7u);
+}
+
+TEST(IcmpError, FragNeededIsIcmp3Code4OrALocalEmsgsize) {
+  EXPECT_TRUE((IcmpError{{}, 3, 4, 1400, EMSGSIZE}.frag_needed()));
+  EXPECT_TRUE((IcmpError{{}, 0, 0, 1400, EMSGSIZE}.frag_needed()));
+  EXPECT_FALSE((IcmpError{{}, 3, 3, 0, ECONNREFUSED}.frag_needed()));
+  EXPECT_FALSE((IcmpError{{}, 11, 0, 0, EHOSTUNREACH}.frag_needed()));
+}
+
 TEST(Udp, BufferSizesAreApplied) {
   UdpOptions o;
   o.bind = core::Endpoint4{ip("127.0.0.1"), 0};
@@ -252,6 +291,8 @@ TEST(Udp, IcmpErrorsAreQueuedInPathMtuMode) {
   EXPECT_EQ(errors[0].type, 3);
   EXPECT_EQ(errors[0].code, 3);
   EXPECT_EQ(errors[0].err, ECONNREFUSED);
+  EXPECT_FALSE(errors[0].frag_needed());
+  EXPECT_EQ(errors[0].quote, d) << "the offending datagram's payload, as quoted";
   EXPECT_TRUE(s->read_errors().empty());
   // The pending socket error must not eat datagrams that are queued.
   auto tx = bound("127.0.0.1");

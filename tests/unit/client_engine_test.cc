@@ -35,6 +35,12 @@ class ClientEngineTest : public ::testing::Test {
     return c;
   }
   void SetUp() override { engine_ = std::make_unique<ClientEngine>(config(), rng_); }
+  void use_pmtu_mode(Duration age = 600s) {
+    ClientConfig c = config();
+    c.pmtu_discovery = true;
+    c.pmtu_age = age;
+    engine_ = std::make_unique<ClientEngine>(c, rng_);
+  }
 
   // Uplink up at `ms`, applied after the debounce; returns the time it was applied.
   std::int64_t attach(std::int64_t ms = 0, Uplink u = kHome) {
@@ -424,6 +430,104 @@ TEST_F(ClientEngineTest, HistoryKeepsTheLastAttachments) {
     attach(i * 1000, i % 2 ? kHotel : kHome);
   EXPECT_EQ(engine_->history().size(), 16u);
   EXPECT_EQ(engine_->history().back().address, engine_->address());
+}
+
+// --- Path-MTU mode (issue #5) --------------------------------------------------------------
+
+TEST_F(ClientEngineTest, FragNeededLowersTheTunnelMtuAndTheHostGetsPacketTooBig) {
+  use_pmtu_mode();
+  up(0);
+  Ipv6Addr me = *engine_->address();
+  auto big = ipv6_packet(me, kHa, 1432);
+  Verdict sent = engine_->on_tun(big, at_ms(300));
+  ASSERT_EQ(sent.action, Action::kToUdp);
+  EXPECT_TRUE(sent.df);
+
+  std::vector<std::uint8_t> quote(big.begin(), big.begin() + 64);
+  Verdict v = engine_->on_frag_needed({0, kGw1, 1400, quote}, at_ms(301));
+  EXPECT_EQ(engine_->path_mtu().mtu, 1372u);
+  EXPECT_EQ(engine_->path_mtu().source, MtuSource::kIcmp);
+  ASSERT_EQ(v.action, Action::kToTun) << "the host learns at once";
+  auto d = decode_ipv6(v.packet, 1280);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->dst(), me);
+  EXPECT_EQ(d->src(), v6("fd00:db8:1:0:1::")) << "the /80's own address, never a tunnel address";
+  EXPECT_EQ((v.packet[46] << 8) | v.packet[47], 1372);
+
+  // The host's next oversized packet is answered by the client itself.
+  Verdict again = engine_->on_tun(big, at_ms(302));
+  ASSERT_EQ(again.action, Action::kToTun);
+  EXPECT_EQ(again.drop, Drop::kTooBig);
+  EXPECT_EQ((again.packet[46] << 8) | again.packet[47], 1372);
+  auto fits = ipv6_packet(me, kHa, 1332);
+  EXPECT_EQ(engine_->on_tun(fits, at_ms(303)).action, Action::kToUdp);
+  EXPECT_EQ(engine_->counters().too_big_sent.packets, 2u);
+}
+
+TEST_F(ClientEngineTest, FragNeededAboutAnotherDestinationOrInDefaultModeChangesNothing) {
+  up(0);
+  Ipv6Addr me = *engine_->address();
+  auto big = ipv6_packet(me, kHa, 1432);
+  std::vector<std::uint8_t> quote(big.begin(), big.begin() + 64);
+  EXPECT_EQ(engine_->on_frag_needed({0, kGw1, 1400, quote}, at_ms(1)).action, Action::kConsumed);
+  EXPECT_EQ(engine_->path_mtu().mtu, 1472u) << "default mode: DF is clear, nothing to learn";
+  EXPECT_FALSE(engine_->on_tun(big, at_ms(2)).df);
+
+  use_pmtu_mode();
+  up(0);
+  me = *engine_->address();
+  big = ipv6_packet(me, kHa, 1432);
+  quote.assign(big.begin(), big.begin() + 64);
+  engine_->on_frag_needed({0, kGw2, 1400, quote}, at_ms(1));  // not the gateway in use
+  auto other = ipv6_packet(v6("fd00:db8:1:0:1:1:2:3"), kHa, 1432);
+  std::vector<std::uint8_t> other_quote(other.begin(), other.begin() + 64);
+  engine_->on_frag_needed({0, kGw1, 1400, other_quote}, at_ms(1));  // not our packet
+  EXPECT_EQ(engine_->path_mtu().mtu, 1472u);
+  EXPECT_EQ(engine_->counters().pmtu.unattributed, 2u);
+}
+
+TEST_F(ClientEngineTest, LearnedTunnelMtuAgesOutOnTheTimerAndANewAttachmentStartsOver) {
+  use_pmtu_mode(10s);
+  up(0);
+  Ipv6Addr me = *engine_->address();
+  auto big = ipv6_packet(me, kHa, 1432);
+  std::vector<std::uint8_t> quote(big.begin(), big.begin() + 64);
+  engine_->on_frag_needed({0, kGw1, 1200, quote}, at_ms(1000));
+  EXPECT_EQ(engine_->path_mtu().mtu, 1280u);
+  EXPECT_FALSE(engine_->path_mtu().df) << "below 1280: fragmentation again";
+  auto min = ipv6_packet(me, kHa, 1240);
+  Verdict v = engine_->on_tun(min, at_ms(1001));
+  EXPECT_EQ(v.action, Action::kToUdp);
+  EXPECT_FALSE(v.df);
+  ASSERT_TRUE(engine_->next_deadline());
+  EXPECT_LE(*engine_->next_deadline(), at_ms(11000));
+  engine_->expire(at_ms(11000));
+  EXPECT_EQ(engine_->path_mtu().mtu, 1472u);
+  EXPECT_EQ(engine_->path_mtu().source, MtuSource::kAged);
+  EXPECT_TRUE(engine_->path_mtu().df);
+  EXPECT_EQ(engine_->counters().pmtu.aged, 1u);
+
+  engine_->on_frag_needed({0, kGw1, 1400, quote}, at_ms(12000));
+  ASSERT_EQ(engine_->path_mtu().mtu, 1372u);
+  engine_->set_uplink(kHotel, at_ms(13000));
+  engine_->expire(at_ms(13250));
+  EXPECT_EQ(engine_->path_mtu().mtu, 1472u) << "a new network is a new path";
+  EXPECT_EQ(engine_->path_mtu().source, MtuSource::kConfigured);
+}
+
+TEST_F(ClientEngineTest, PacketTooBigTowardTheHostIsRateLimited) {
+  use_pmtu_mode();
+  up(0);
+  Ipv6Addr me = *engine_->address();
+  auto big = ipv6_packet(me, kHa, 1432);
+  std::vector<std::uint8_t> quote(big.begin(), big.begin() + 64);
+  engine_->on_frag_needed({0, kGw1, 1400, quote}, at_ms(300));
+  int sent = 0;
+  for (int i = 0; i < 100; ++i)
+    if (engine_->on_tun(big, at_ms(300)).action == Action::kToTun) ++sent;
+  EXPECT_EQ(sent, 19) << "the burst of 20, one of which the relayed error took";
+  EXPECT_EQ(engine_->counters().icmp_rate_limited, 81u);
+  EXPECT_EQ(engine_->counters().drops[Drop::kTooBig], 100u);
 }
 
 }  // namespace

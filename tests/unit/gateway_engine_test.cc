@@ -40,6 +40,12 @@ class GatewayEngineTest : public ::testing::Test {
     return c;
   }
   void SetUp() override { engine_ = std::make_unique<GatewayEngine>(config(), rng_); }
+  void use_pmtu_mode(Duration age = 600s) {
+    GatewayConfig c = config();
+    c.pmtu_discovery = true;
+    c.pmtu_age = age;
+    engine_ = std::make_unique<GatewayEngine>(c, rng_);
+  }
 
   Verdict from_mn(std::vector<std::uint8_t>& pkt, Endpoint4 nat = kNat, Endpoint4 local = kLocal,
                   std::int64_t ms = 0) {
@@ -364,9 +370,9 @@ TEST_F(GatewayEngineTest, PacketOverTheMnMtuIsAnsweredWithPacketTooBig) {
 TEST_F(GatewayEngineTest, MnMtuIsClampedToIpv6MinimumAndConfiguredMtu) {
   establish(0);
   engine_->set_mn_mtu(kMn, 1000);
-  EXPECT_EQ(engine_->states().find(kMn)->mtu, 1280u);
+  EXPECT_EQ(engine_->states().find(kMn)->path.mtu, 1280u);
   engine_->set_mn_mtu(kMn, 9000);
-  EXPECT_EQ(engine_->states().find(kMn)->mtu, 1472u);
+  EXPECT_EQ(engine_->states().find(kMn)->path.mtu, 1472u);
 }
 
 TEST_F(GatewayEngineTest, PacketTooBigIsRateLimited) {
@@ -379,6 +385,122 @@ TEST_F(GatewayEngineTest, PacketTooBigIsRateLimited) {
   EXPECT_EQ(sent, 20) << "the burst, then nothing until tokens come back";
   EXPECT_EQ(engine_->counters().icmp_rate_limited, 80u);
   EXPECT_EQ(drops(Drop::kTooBig), 100u);
+}
+
+// --- Path-MTU mode (issue #5) --------------------------------------------------------------
+
+const Endpoint4 kNat2 = ep("198.51.100.1:40001");
+const Ipv6Addr kMn2 = v6("fd00:db8:1:0:2:aaaa:bbbb:cccc");
+
+// What the socket's error queue holds after a router refused `packet` toward `nat`.
+struct IcmpFromRouter {
+  std::vector<std::uint8_t> quote;
+  FragNeeded in;
+  IcmpFromRouter(const std::vector<std::uint8_t>& packet, Endpoint4 nat, std::uint32_t mtu,
+                 std::size_t quoted = 64)
+      : quote(packet.begin(), packet.begin() + std::min(quoted, packet.size())),
+        in{0, nat, mtu, quote} {}
+};
+
+TEST_F(GatewayEngineTest, FragNeededLowersThatOneMnsMtuAndTellsTheSender) {
+  use_pmtu_mode();
+  establish(0);
+  auto bu2 = ipv6_packet(kMn2, kHa);
+  ASSERT_EQ(from_mn(bu2, kNat2, kLocal, 0).action, Action::kToTun);
+  ASSERT_EQ(from_home(ipv6_packet(kHa, kMn2), 0).action, Action::kToUdp);
+
+  auto big = ipv6_packet(kHa, kMn, 1432);  // 1472 bytes
+  Verdict sent = from_home(big, 1);
+  ASSERT_EQ(sent.action, Action::kToUdp);
+  EXPECT_TRUE(sent.df) << "path-MTU mode sets DF";
+
+  IcmpFromRouter icmp(big, kNat, 1400);
+  Verdict v = engine_->on_frag_needed(icmp.in, at_ms(2), scratch_);
+  const State* s = engine_->states().find(kMn);
+  EXPECT_EQ(s->path.mtu, 1372u);
+  EXPECT_EQ(s->path.source, MtuSource::kIcmp);
+  EXPECT_EQ(engine_->states().find(kMn2)->path.mtu, 1472u) << "the other MN's path is its own";
+  EXPECT_EQ(engine_->counters().pmtu.lowered, 1u);
+  // The quoted packet's sender learns at once (RFC 4213 §3.4).
+  ASSERT_EQ(v.action, Action::kToTun);
+  auto d = decode_ipv6(v.packet, 1280);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->dst(), kHa);
+  EXPECT_EQ(v.packet[40], wire::kIcmpv6PacketTooBig);
+  EXPECT_EQ((v.packet[46] << 8) | v.packet[47], 1372);
+  EXPECT_TRUE(std::equal(icmp.quote.begin(), icmp.quote.end(), v.packet.begin() + 48));
+
+  EXPECT_EQ(from_home(big, 3).action, Action::kToTun) << "retransmission: Packet Too Big";
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn, 1332), 3).action, Action::kToUdp);
+  Verdict other = from_home(ipv6_packet(kHa, kMn2, 1432), 3);
+  EXPECT_EQ(other.action, Action::kToUdp);
+  EXPECT_TRUE(other.df);
+}
+
+TEST_F(GatewayEngineTest, FragNeededForAnotherBindingOrUnquotedChangesNothing) {
+  use_pmtu_mode();
+  establish(0);
+  auto big = ipv6_packet(kHa, kMn, 1432);
+  EXPECT_EQ(engine_->on_frag_needed(IcmpFromRouter(big, kNat2, 1400).in, at_ms(1), scratch_).action,
+            Action::kConsumed);
+  EXPECT_EQ(
+      engine_->on_frag_needed(IcmpFromRouter(big, kNat, 1400, 8).in, at_ms(1), scratch_).action,
+      Action::kConsumed)
+      << "RFC 792's 8 bytes: no IPv6 header, no MN";
+  auto other = ipv6_packet(kHa, kMn2, 1432);
+  EXPECT_EQ(
+      engine_->on_frag_needed(IcmpFromRouter(other, kNat, 1400).in, at_ms(1), scratch_).action,
+      Action::kConsumed);
+  EXPECT_EQ(engine_->states().find(kMn)->path.mtu, 1472u);
+  EXPECT_EQ(engine_->counters().pmtu.unattributed, 3u);
+  EXPECT_EQ(engine_->counters().too_big_sent.packets, 0u);
+}
+
+TEST_F(GatewayEngineTest, FragNeededIsIgnoredInTheDefaultMode) {
+  establish(0);
+  auto big = ipv6_packet(kHa, kMn, 1432);
+  Verdict sent = from_home(big, 1);
+  EXPECT_FALSE(sent.df) << "§2.6: SHOULD NOT set the DF bit";
+  EXPECT_EQ(engine_->on_frag_needed(IcmpFromRouter(big, kNat, 1400).in, at_ms(1), scratch_).action,
+            Action::kConsumed);
+  EXPECT_EQ(engine_->states().find(kMn)->path.mtu, 1472u);
+}
+
+TEST_F(GatewayEngineTest, PathBelow1280GoesBackToFragmentationFor1280BytePackets) {
+  use_pmtu_mode();
+  establish(0);
+  auto big = ipv6_packet(kHa, kMn, 1432);
+  Verdict v = engine_->on_frag_needed(IcmpFromRouter(big, kNat, 1200).in, at_ms(1), scratch_);
+  ASSERT_EQ(v.action, Action::kToTun);
+  EXPECT_EQ((v.packet[46] << 8) | v.packet[47], 1280);
+  EXPECT_EQ(engine_->counters().pmtu.fragmenting, 1u);
+  Verdict min = from_home(ipv6_packet(kHa, kMn, 1240), 2);
+  ASSERT_EQ(min.action, Action::kToUdp) << "1280 bytes still cross";
+  EXPECT_FALSE(min.df) << "...in IPv4 fragments";
+  EXPECT_EQ(from_home(ipv6_packet(kHa, kMn, 1241), 2).action, Action::kToTun);
+}
+
+TEST_F(GatewayEngineTest, LearnedMtuAgesOutWhenTheStateIsNextUsed) {
+  use_pmtu_mode(10s);
+  establish(0);
+  auto big = ipv6_packet(kHa, kMn, 1432);
+  engine_->on_frag_needed(IcmpFromRouter(big, kNat, 1400).in, at_ms(0), scratch_);
+  EXPECT_EQ(from_home(big, 9999).action, Action::kToTun);
+  Verdict v = from_home(big, 10000);
+  ASSERT_EQ(v.action, Action::kToUdp) << "probed upward again at the configured MTU";
+  EXPECT_TRUE(v.df);
+  const State* s = engine_->states().find(kMn);
+  EXPECT_EQ(s->path.mtu, 1472u);
+  EXPECT_EQ(s->path.source, MtuSource::kAged);
+  EXPECT_EQ(engine_->counters().pmtu.aged, 1u);
+}
+
+TEST_F(GatewayEngineTest, DatagramsOverTheConfiguredMtuFromTheNatSideAreCountedNotForwarded) {
+  use_pmtu_mode();
+  auto big = ipv6_packet(kMn, kHa, 1433);
+  EXPECT_EQ(from_mn(big).drop, Drop::kOversized);
+  EXPECT_EQ(drops(Drop::kOversized), 1u);
+  EXPECT_EQ(engine_->counters().to_home.packets, 0u);
 }
 
 }  // namespace

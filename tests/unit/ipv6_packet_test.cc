@@ -133,6 +133,25 @@ TEST(PacketTooBig, IsWellFormedWithAValidChecksum) {
   EXPECT_EQ(ones_complement_sum_with_pseudo_header(out), 0xffff);
 }
 
+// The same messages as an independent packet tool builds them: scapy 2.5's
+// IPv6(src=..., dst=..., hlim=64)/ICMPv6PacketTooBig(mtu=...)/Raw(quote) gave these checksums.
+TEST(PacketTooBig, ChecksumMatchesScapy) {
+  const Ipv6Addr ha = v6("2001:db8:1::2");
+  const Ipv6Addr mn = v6("fd00:db8:1:0:1:2:3:4");
+  auto big = ipv6_packet(ha, mn, 1432, 17, 0xab);
+  std::vector<std::uint8_t> out(wire::kIcmpv6ErrorMaxLen);
+
+  std::size_t n = write_packet_too_big(out, v6("fd00:db8:1::"), *decode_ipv6(big, 65535), 1400);
+  ASSERT_EQ(n, 1280u);
+  EXPECT_EQ((out[42] << 8) | out[43], 0x5ffb);
+
+  // A quote as an ICMPv4 error brings it: the IPv6 header and 24 bytes (issue #5).
+  Ipv6View quoted{std::span<const std::uint8_t>(big).first(64)};
+  n = write_packet_too_big(out, v6("fd00:db8:1::"), quoted, 1372);
+  ASSERT_EQ(n, 112u);
+  EXPECT_EQ((out[42] << 8) | out[43], 0x0447);
+}
+
 TEST(PacketTooBig, QuotesAShortPacketWhole) {
   auto p = ipv6_packet(v6("2001:db8:1::2"), v6("fd00::1"), 100, 17);
   std::vector<std::uint8_t> out(wire::kIcmpv6ErrorMaxLen);

@@ -336,18 +336,7 @@ Verdict ClientEngine::on_frag_needed(const FragNeeded& in, Time now) {
     ++counters_.pmtu.unattributed;
     return Verdict::consumed();
   }
-  switch (path_.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now)) {
-    case PmtuUpdate::kLowered:
-      ++counters_.pmtu.lowered;
-      break;
-    case PmtuUpdate::kFragmenting:
-      ++counters_.pmtu.fragmenting;
-      break;
-    case PmtuUpdate::kNotLower:
-    case PmtuUpdate::kDisabled:
-      ++counters_.pmtu.not_lower;
-      break;
-  }
+  counters_.pmtu.count(path_.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now));
   if (quoted->original_len <= path_.mtu) return Verdict::consumed();
   if (!icmp_bucket_.allow(icmp_shape_, now)) {
     ++counters_.icmp_rate_limited;

@@ -126,18 +126,7 @@ Verdict GatewayEngine::on_frag_needed(const FragNeeded& in, Time now,
     ++counters_.pmtu.unattributed;
     return Verdict::consumed();
   }
-  switch (s->path.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now)) {
-    case PmtuUpdate::kLowered:
-      ++counters_.pmtu.lowered;
-      break;
-    case PmtuUpdate::kFragmenting:
-      ++counters_.pmtu.fragmenting;
-      break;
-    case PmtuUpdate::kNotLower:
-    case PmtuUpdate::kDisabled:
-      ++counters_.pmtu.not_lower;
-      break;
-  }
+  counters_.pmtu.count(s->path.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now));
   if (quoted->original_len <= s->path.mtu) return Verdict::consumed();
   // The packet is already lost downstream: no drop is counted here, only the error sent.
   if (!icmp_bucket_.allow(icmp_shape_, now)) {

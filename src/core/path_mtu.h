@@ -103,6 +103,21 @@ struct PmtuCounters {
   std::uint64_t not_lower = 0;     // PmtuUpdate::kNotLower
   std::uint64_t unattributed = 0;  // no matching path (short quote, unknown state, mismatch)
   std::uint64_t aged = 0;          // learned values aged out
+
+  void count(PmtuUpdate u) {
+    switch (u) {
+      case PmtuUpdate::kLowered:
+        ++lowered;
+        break;
+      case PmtuUpdate::kFragmenting:
+        ++fragmenting;
+        break;
+      case PmtuUpdate::kNotLower:
+      case PmtuUpdate::kDisabled:
+        ++not_lower;
+        break;
+    }
+  }
 };
 
 }  // namespace m6t::core

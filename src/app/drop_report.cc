@@ -22,8 +22,13 @@ int DropReport::flush(const core::DropCounters& counters, core::Time now, const 
     std::uint64_t n = counters[d] - reported_[i];
     if (n == 0) continue;
     reported_[i] = counters[d];
-    // A few drops are routine (a late packet after a move); bursts deserve attention.
-    log.write(n >= 100 ? LogLevel::kWarn : LogLevel::kInfo, summary(n, d, last_from_[i]));
+    // A few drops are routine (a late packet after a move); bursts deserve attention. The
+    // host's own link-scoped chatter (MLD on the TUN device) is nobody's doing: debug only.
+    LogLevel level = d == core::Drop::kDstInvalid ? LogLevel::kDebug
+                     : n >= 100                   ? LogLevel::kWarn
+                                                  : LogLevel::kInfo;
+    if (!log.enabled(level)) continue;
+    log.write(level, summary(n, d, last_from_[i]));
     ++lines;
   }
   last_report_ = now;

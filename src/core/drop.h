@@ -34,7 +34,7 @@ enum class Drop : std::uint8_t {
   kNotFromGateway,       // datagram from an endpoint other than the gateway in use
   kDstNotTunnelAddress,  // from the gateway, but not for our tunnel address
   kSrcNotTunnelAddress,  // from the host, but not from our tunnel address
-  kDstInvalid,           // from the host, to a multicast or link-local destination
+  kDstInvalid,           // from the host (either side), to a multicast or link-local destination
   kCount
 };
 

@@ -92,6 +92,10 @@ Verdict GatewayEngine::on_tun(std::span<const std::uint8_t> packet, Time now,
   const Ipv6View& p = *decoded;
 
   Ipv6Addr dst = p.dst();
+  // Only the host itself puts link-scoped packets into the TUN device: with forwarding on, the
+  // kernel still sends MLD reports for ff02::2 on it. §2.4 forwards to MNs by unicast state
+  // only, so they go nowhere; counted apart so that they are not mistaken for misrouting.
+  if (dst.is_multicast() || dst.is_link_local()) return drop(Drop::kDstInvalid);
   if (!config_.mn_prefix.contains(dst)) return drop(Drop::kDstOutsidePrefix);
   State* s = states_.find(dst);
   if (!s) return drop(Drop::kNoState);

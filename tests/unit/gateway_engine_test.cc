@@ -117,6 +117,17 @@ TEST_F(GatewayEngineTest, HomeTrafficWithoutStateIsDropped) {
   EXPECT_EQ(drops(Drop::kDstOutsidePrefix), 1u);
 }
 
+TEST_F(GatewayEngineTest, HostLinkScopedTrafficOnTheTunIsCountedApart) {
+  establish();
+  // What the kernel sends on the gateway's TUN device: MLDv2 reports (source ::, or a
+  // link-local source if the operator gave the device one) and link-local unicast.
+  EXPECT_EQ(from_home(ipv6_packet(v6("::"), v6("ff02::16"), 28, 0)).drop, Drop::kDstInvalid);
+  EXPECT_EQ(from_home(ipv6_packet(v6("fe80::1"), v6("ff02::2"), 16, 58)).drop, Drop::kDstInvalid);
+  EXPECT_EQ(from_home(ipv6_packet(kHa, v6("fe80::2"))).drop, Drop::kDstInvalid);
+  EXPECT_EQ(drops(Drop::kDstInvalid), 3u);
+  EXPECT_EQ(drops(Drop::kDstOutsidePrefix), 0u);
+}
+
 TEST_F(GatewayEngineTest, SanityChecksOnSourceAndDestination) {
   struct Case {
     const char* src;

@@ -19,6 +19,14 @@ bool dir_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+os::OsResult<std::optional<os::UserIds>> lookup_user(os::Privileges& privileges,
+                                                     const std::string& name) {
+  if (name.empty()) return std::optional<os::UserIds>{};
+  auto ids = privileges.lookup(name);
+  if (!ids) return os::OsError{"--user " + name + ": " + ids.error()};
+  return std::optional<os::UserIds>{*ids};
+}
+
 std::vector<os::Capability> gateway_keeps() {
   return {};
 }

@@ -40,6 +40,11 @@ struct OwnedDir {
 std::string parent_dir(const std::string& path);
 bool dir_exists(const std::string& path);
 
+// The ids of `--user NAME`, looked up before anything is installed so that an unknown user
+// fails the start with nothing to undo; nullopt without --user. The error names the option.
+os::OsResult<std::optional<os::UserIds>> lookup_user(os::Privileges& privileges,
+                                                     const std::string& name);
+
 std::vector<os::Capability> gateway_keeps();
 std::vector<os::Capability> client_keeps(bool binds_to_device, bool kernel_allows_bindtodevice);
 

@@ -29,12 +29,9 @@ int fail_start(const Logger& log, const std::string& what) {
 int run_gateway(const GatewaySettings& s) {
   Logger log("gateway", parse_log_level(s.log_level));
   auto privileges = os::make_privileges();
-  std::optional<os::UserIds> user;
-  if (!s.user.empty()) {
-    auto ids = privileges->lookup(s.user);
-    if (!ids) return fail_start(log, "--user " + s.user + ": " + ids.error());
-    user = *ids;
-  }
+  auto looked_up = lookup_user(*privileges, s.user);
+  if (!looked_up) return fail_start(log, looked_up.error());
+  const std::optional<os::UserIds> user = *looked_up;
   auto loop = os::EventLoop::create();
   if (!loop) return fail_start(log, loop.error());
   auto net = os::open_netconfig();

@@ -60,6 +60,20 @@ TEST(LeastPrivilege, UnknownUserAndFailedDropAreErrors) {
   EXPECT_EQ(st.error(), "--user m6t: cannot become user 'm6t'");
 }
 
+TEST(LeastPrivilege, LookupUserIsNothingWithoutTheOptionAndNamesItOnError) {
+  os::FakePrivileges p;
+  auto none = lookup_user(p, "");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  EXPECT_TRUE(p.calls.empty()) << "no lookup without --user";
+  auto m6t = lookup_user(p, "m6t");
+  ASSERT_TRUE(m6t && *m6t);
+  EXPECT_EQ((*m6t)->uid, 990u);
+  auto unknown = lookup_user(p, "nosuchuser");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error(), "--user nosuchuser: no such user 'nosuchuser'");
+}
+
 TEST(LeastPrivilege, RealLookupFindsRootAndRejectsUnknown) {
   auto p = os::make_privileges();
   auto root = p->lookup("root");

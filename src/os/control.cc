@@ -1,5 +1,6 @@
 #include "os/control.h"
 
+#include <malloc.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -19,6 +20,8 @@ namespace m6t::os {
 namespace {
 
 constexpr std::size_t kMaxRequest = 4096;
+// Answers at least this large are followed by malloc_trim (see drop()).
+constexpr std::size_t kTrimAfter = 1 << 20;
 constexpr std::size_t kMaxClients = 16;
 // A client gets this long from connect to having read the whole answer. The daemon never
 // waits for a client (all I/O is non-blocking); this only reclaims stuck connections.
@@ -166,7 +169,12 @@ class LinuxControlServer final : public ControlServer {
     if (it == conns_.end()) return;
     loop_.remove(sock);
     loop_.remove(it->second.timer.get());
+    const bool large = it->second.out.size() >= kTrimAfter;
     conns_.erase(it);
+    // A large answer (`show` of a gateway with many states) leaves its JSON tree's and text's
+    // memory free but held by malloc, scattered between live states where it is never
+    // returned on its own: give it back, so that a gateway's RSS stays what its states need.
+    if (large) ::malloc_trim(0);
   }
 
   EventLoop& loop_;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Resident memory of a real gateway holding a million active states (issue 6, item 7).
+"""Resident memory of a real gateway holding a million active states.
 
 Not a test: a benchmark, run by hand as root from the repository root after a build::
 
@@ -7,7 +7,7 @@ Not a test: a benchmark, run by hand as root from the repository root after a bu
 
 The states are made through the real code path, end to end, in network namespaces (the
 integration tests' topology with its attacker namespace): m6t-attack sends, from a million
-spoofed IPv4 sources of 10.0.0.0/8, a million first packets from distinct MN addresses to the
+spoofed IPv4 sources of 198.19.0.0/16, a million first packets from distinct MN addresses to the
 home agent, each an ICMPv6 echo request; the gateway creates a temporary state for each and
 forwards it; the home agent's kernel answers every echo, and that answer, going back through the
 gateway, activates the state (draft sections 3 and 6.1.3).  Passes with fresh MN addresses are

@@ -10,7 +10,7 @@
 
 namespace m6t::fuzzing {
 
-// An ICMPv6 Packet Too Big an engine emits (issue #5): within IPv6's minimum MTU (RFC 4443
+// An ICMPv6 Packet Too Big an engine emits (path-MTU mode): within IPv6's minimum MTU (RFC 4443
 // §2.4 (c)), a decodable IPv6 packet carrying ICMPv6, and a checksum that verifies.
 inline void check_packet_too_big(std::span<const std::uint8_t> packet) {
   if (packet.size() > wire::kIcmpv6ErrorMaxLen || packet.size() < 48) std::abort();

@@ -1,7 +1,7 @@
 // The client engine under arbitrary uplink changes, packets, sleeps and time. Checked: the
 // address is always inside the /80, events tell a consistent story (up only from nothing,
 // down only from an address), packets only leave toward the gateway in use. Path-MTU mode
-// (issue #5, on when the first byte is odd): ICMPv4 errors quoting any datagram keep the
+// (path-MTU mode, on when the first byte is odd): ICMPv4 errors quoting any datagram keep the
 // tunnel's MTU within [1280, configured], nothing larger than it leaves, and every Packet Too
 // Big toward the host is well-formed with a valid checksum.
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Path-MTU mode (issue #5) under arbitrary ICMPv4 error reports, home-side packets and time:
+// Path-MTU mode under arbitrary ICMPv4 error reports, home-side packets and time:
 // the quoted-packet decoder, the PathMtu rule and the gateway's use of both. Checked on every
 // step, whatever the input:
 //  - decode_quoted_ipv6 only accepts an IPv6 header it holds, never reads past the quote;

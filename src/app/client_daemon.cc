@@ -137,7 +137,7 @@ void ClientDaemon::on_tun_readable(core::Time now) {
       if (v.action == core::Action::kToUdp) {
         pending_.push_back({v.packet, v.to.remote, {}, v.df});
       } else if (v.action == core::Action::kToTun) {
-        // A Packet Too Big toward the host (issue #5): written before the engine's next call
+        // A Packet Too Big toward the host (path-MTU mode): written before the engine's next call
         // reuses its buffer.
         if (!tun_.write(v.packet)) ++io_.tun_write_errors;
         drops_.note(v.drop, now);

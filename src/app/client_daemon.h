@@ -43,7 +43,7 @@ class ClientDaemon {
   void on_sleep_offset(core::Duration boot_minus_mono, core::Time now);
   void on_tun_readable(core::Time now);
   void on_udp_readable(core::Time now);
-  // The socket reported an error (EPOLLERR): drains its error queue (path-MTU mode, issue #5).
+  // The socket reported an error (EPOLLERR): drains its error queue (path-MTU mode).
   void on_udp_errors(core::Time now);
   void on_timer(core::Time now);
   // SIGCHLD: a hook may have finished.

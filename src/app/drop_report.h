@@ -1,4 +1,4 @@
-// Rate-limited drop logging (issue #6, "no log floods"): whatever an attacker sends, the log
+// Rate-limited drop logging (hardening: "no log floods"): whatever an attacker sends, the log
 // gets at most one summary line per drop reason per interval, e.g. "1523 packets dropped:
 // source outside the MN prefix, last from 198.51.100.7:4500". The first drop after a quiet
 // period is reported at once (an operator sees an attack start); after that, what follows is

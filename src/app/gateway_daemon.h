@@ -35,7 +35,7 @@ class GatewayDaemon {
 
   void on_udp_readable(std::size_t listener, core::Time now);
   void on_tun_readable(core::Time now);
-  // The socket reported an error (EPOLLERR): drains its error queue (path-MTU mode, issue #5).
+  // The socket reported an error (EPOLLERR): drains its error queue (path-MTU mode).
   void on_udp_errors(std::size_t listener, core::Time now);
   void on_timer(core::Time now);
   // The daemon stops: logs the drops not yet summarised.

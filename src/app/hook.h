@@ -1,4 +1,4 @@
-// The client's hook (issue #4, as miredo's client-hook and OpenVPN's --up): a program run on
+// The client's hook (mobility, as miredo's client-hook and OpenVPN's --up): a program run on
 // every change of the tunnel address, so that an MIPv6 daemon, a firewall or a script can react.
 // Hooks run one at a time and in order (a script never sees "down" before the "up" it
 // follows), never block the tunnel, and are killed when they overrun their timeout.

@@ -1,7 +1,7 @@
-// Least privilege (issue #6 item 3): what each daemon keeps once it is set up, and the one
+// Least privilege: what each daemon keeps once it is set up, and the one
 // place where it gives up the rest.
 //
-// Decision (the draft is silent; issue #6): without --user a daemon stays root, as OpenVPN
+// Decision (the draft is silent): without --user a daemon stays root, as OpenVPN
 // and wg-quick do, so that a host without a dedicated account works out of the box; with
 // `--user NAME` (recommended: a system account such as `m6t`) it becomes that user after
 // its TUN device, sockets, netlink sockets, signal handling and control socket exist:

@@ -32,7 +32,7 @@ int fail_start(const Logger& log, const std::string& what) {
 }
 
 // The host may sleep without our timers noticing (CLOCK_MONOTONIC stops); sample the
-// BOOTTIME-MONOTONIC offset this often to notice a resume (issue #4).
+// BOOTTIME-MONOTONIC offset this often to notice a resume.
 constexpr auto kSleepCheck = std::chrono::seconds(2);
 
 }  // namespace

@@ -45,7 +45,7 @@ struct GatewaySettings {
   std::vector<core::Ipv6Addr> home_agents;
   std::string tun = "m6tgw0";
   std::uint32_t mtu = 1472;
-  bool pmtu_discovery = false;  // issue #5: DF set, ICMPv4 lowers one MN's MTU
+  bool pmtu_discovery = false;  // path-MTU mode: DF set, ICMPv4 lowers one MN's MTU
   std::chrono::seconds pmtu_age{600};
   std::chrono::milliseconds temp_lifetime{1000};
   std::chrono::seconds active_lifetime{90};
@@ -63,7 +63,7 @@ struct ClientSettings {
   core::Ipv6Prefix prefix;  // a /80
   std::string tun = "m6t0";
   std::uint32_t mtu = 1472;
-  bool pmtu_discovery = false;  // issue #5: DF set, ICMPv4 lowers the tunnel's MTU
+  bool pmtu_discovery = false;  // path-MTU mode: DF set, ICMPv4 lowers the tunnel's MTU
   std::chrono::seconds pmtu_age{600};
   std::chrono::seconds keepalive{30};
   std::uint32_t keepalive_misses = 3;

@@ -21,7 +21,7 @@ json opt_str(const std::optional<core::Ipv6Addr>& a) {
 }
 
 // A path's MTU as it applies now: a learned value past its age is shown as aged even before
-// the engine next touches the path (issue #5).
+// the engine next touches the path (path-MTU mode).
 void path_mtu_json(json& j, core::PathMtu p, const core::PathMtuConfig& c, core::Time now) {
   p.expire(c, now);
   j["mtu"] = p.mtu;

@@ -205,7 +205,7 @@ void ClientEngine::observe_sleep_offset(Duration boot_minus_mono, Time now) {
   bool slept = sleep_offset_ && boot_minus_mono - *sleep_offset_ >= config_.suspend_threshold;
   sleep_offset_ = boot_minus_mono;
   // A sleeping host's NAT mapping has expired and its network may be another one: treat the
-  // resume as a new attachment (issue #4).
+  // resume as a new attachment.
   if (slept && random48_) {
     backoff_round_ = 0;
     failures_ = 0;

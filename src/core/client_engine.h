@@ -38,7 +38,7 @@ enum class AttachReason : std::uint8_t {
   kUplinkUp,            // IPv4 connectivity appeared (§3)
   kUplinkChanged,       // new IPv4 address or default route: a new point of attachment (§3)
   kUplinkLost,          // IPv4 connectivity went away
-  kResume,              // the host slept: the NAT mapping is gone (issue #4)
+  kResume,              // the host slept: the NAT mapping is gone
   kGatewayUnreachable,  // first packets of an attachment never answered: next gateway (§2.1)
   kGatewayLost,         // keepalives unanswered: the gateway lost our state (§2.3)
   kRetry,               // back-off over, starting over with the first gateway
@@ -69,7 +69,7 @@ struct ClientConfig {
   Ipv6Prefix prefix;  // the MN's /80 (§2.2)
   std::vector<Endpoint4> gateways;
   std::uint32_t mtu = wire::kDefaultMtu;
-  // Path-MTU mode (issue #5): DF set toward the gateway, ICMPv4 "fragmentation needed" lowers
+  // Path-MTU mode: DF set toward the gateway, ICMPv4 "fragmentation needed" lowers
   // the tunnel's MTU; learned values age out after pmtu_age. A packet from the host over the
   // learned MTU is answered with a Packet Too Big, at most icmp_rate_per_s (burst icmp_burst).
   bool pmtu_discovery = false;
@@ -142,7 +142,7 @@ class ClientEngine {
   Verdict on_tun(std::span<const std::uint8_t> packet, Time now);
   Verdict on_udp(const Endpoint4& from, std::span<const std::uint8_t> datagram, Time now);
   // An ICMPv4 "fragmentation needed" (or local EMSGSIZE) about a datagram to the gateway
-  // (issue #5): lowers the tunnel's MTU (PathMtu). A Packet Too Big for the quoted packet goes
+  // (path-MTU mode): lowers the tunnel's MTU (PathMtu). A Packet Too Big for the quoted packet goes
   // to the host at once (kToTun) when it exceeds the new MTU (RFC 4213 §3.4).
   Verdict on_frag_needed(const FragNeeded& in, Time now);
 

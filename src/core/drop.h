@@ -1,5 +1,9 @@
 // Every reason a packet is refused, each a named counter. Decoders and engines return these
 // instead of throwing, so hostile input only ever moves a counter.
+//
+// One table holds each reason's enum value, stable name and description side by side
+// (kDropTable below); the compiler refuses a table out of the enum's order, an empty name or
+// description, or a name used twice.
 #pragma once
 
 #include <array>
@@ -11,39 +15,99 @@ namespace m6t::core {
 
 enum class Drop : std::uint8_t {
   // Decoding (either side).
-  kTruncated,       // shorter than an IPv6 header
-  kBadVersion,      // IP version is not 6
-  kLengthMismatch,  // 40 + payload length differs from the datagram length
-  kOversized,       // larger than the tunnel MTU
+  kTruncated,
+  kBadVersion,
+  kLengthMismatch,
+  kOversized,
   // Gateway, from the NAT side (§6.1.3 sanity checks, §2.4 bindings, §2.3 keepalives).
-  kSrcInvalid,          // source multicast, link-local, loopback, unspecified or v4-mapped
-  kSrcOutsidePrefix,    // source not inside the configured MN prefix
-  kDstNotHomeAgent,     // destination is not a configured home agent (nor a keepalive)
-  kBindingMismatch,     // a state exists for the source with other IPv4 address/port (§2.4)
-  kKeepaliveNoState,    // keepalive for an address without state (§2.3: silent drop)
-  kKeepaliveNotActive,  // keepalive for a state still temporary (§2.3: active only)
-  kRateLimited,         // state creation over the per-IPv4-address rate (§6.1.3)
-  kStateTableFull,      // state cap reached and nothing could be evicted
+  kSrcInvalid,
+  kSrcOutsidePrefix,
+  kDstNotHomeAgent,
+  kBindingMismatch,
+  kKeepaliveNoState,
+  kKeepaliveNotActive,
+  kRateLimited,
+  kStateTableFull,
   // Gateway, from the home side (§3, §6.1.3).
-  kDstOutsidePrefix,      // routed into the tunnel but not inside the MN prefix
-  kNoState,               // no temporary or active state for the destination
-  kTempNotFromHomeAgent,  // would activate a temporary state but source is not a home agent
-  kTooBig,                // larger than the path MTU of that MN (answered by Packet Too Big)
+  kDstOutsidePrefix,
+  kNoState,
+  kTempNotFromHomeAgent,
+  kTooBig,
   // Client.
-  kNotAttached,          // no IPv4 attachment, hence no tunnel address
-  kNotFromGateway,       // datagram from an endpoint other than the gateway in use
-  kDstNotTunnelAddress,  // from the gateway, but not for our tunnel address
-  kSrcNotTunnelAddress,  // from the host, but not from our tunnel address
-  kDstInvalid,           // from the host (either side), to a multicast or link-local destination
+  kNotAttached,
+  kNotFromGateway,
+  kDstNotTunnelAddress,
+  kSrcNotTunnelAddress,
+  kDstInvalid,
   kCount
 };
 
 inline constexpr std::size_t kDropCount = static_cast<std::size_t>(Drop::kCount);
 
-// Stable snake_case names: they appear in `m6t show --json` and scripts rely on them.
-std::string_view to_string(Drop d);
-// One human sentence for logs and `m6t show`.
-std::string_view describe(Drop d);
+struct DropInfo {
+  Drop drop;
+  // Stable snake_case name: it appears in `m6t show --json` and scripts rely on it.
+  std::string_view name;
+  // One human sentence for logs and `m6t show`.
+  std::string_view description;
+};
+
+inline constexpr std::array<DropInfo, kDropCount> kDropTable = {{
+    {Drop::kTruncated, "truncated", "shorter than an IPv6 header"},
+    {Drop::kBadVersion, "bad_version", "IP version is not 6"},
+    {Drop::kLengthMismatch, "length_mismatch", "IPv6 payload length does not match the datagram"},
+    {Drop::kOversized, "oversized", "larger than the tunnel MTU"},
+    {Drop::kSrcInvalid, "src_invalid", "source is multicast, link-local, loopback or unspecified"},
+    {Drop::kSrcOutsidePrefix, "src_outside_prefix", "source outside the MN prefix"},
+    {Drop::kDstNotHomeAgent, "dst_not_home_agent", "destination is not a home agent"},
+    // §2.4: a state exists for the source with another IPv4 address or port.
+    {Drop::kBindingMismatch, "binding_mismatch", "source bound to another IPv4 address or port"},
+    // §2.3: a keepalive without state is silently dropped...
+    {Drop::kKeepaliveNoState, "keepalive_no_state", "keepalive without state"},
+    // ...and so is one for a state that is still temporary (only active states answer).
+    {Drop::kKeepaliveNotActive, "keepalive_not_active", "keepalive for a temporary state"},
+    // §6.1.3: creation is limited per IPv4 address.
+    {Drop::kRateLimited, "rate_limited", "state creation rate exceeded for the IPv4 address"},
+    {Drop::kStateTableFull, "state_table_full", "state table full"},
+    {Drop::kDstOutsidePrefix, "dst_outside_prefix", "destination outside the MN prefix"},
+    {Drop::kNoState, "no_state", "no state for the destination"},
+    // §3: only a home agent's answer activates a temporary state.
+    {Drop::kTempNotFromHomeAgent, "temp_not_from_home_agent",
+     "temporary state, source is not a home agent"},
+    // Path-MTU mode: answered by a Packet Too Big.
+    {Drop::kTooBig, "too_big", "larger than the path MTU"},
+    {Drop::kNotAttached, "not_attached", "no IPv4 attachment"},
+    {Drop::kNotFromGateway, "not_from_gateway", "datagram not from the gateway in use"},
+    {Drop::kDstNotTunnelAddress, "dst_not_tunnel_address", "destination is not the tunnel address"},
+    {Drop::kSrcNotTunnelAddress, "src_not_tunnel_address", "source is not the tunnel address"},
+    {Drop::kDstInvalid, "dst_invalid", "destination is multicast or link-local"},
+}};
+
+namespace detail {
+constexpr bool drop_table_well_formed() {
+  for (std::size_t i = 0; i < kDropCount; ++i) {
+    const DropInfo& d = kDropTable[i];
+    if (static_cast<std::size_t>(d.drop) != i) return false;
+    if (d.name.empty() || d.description.empty()) return false;
+    for (std::size_t j = 0; j < i; ++j)
+      if (kDropTable[j].name == d.name || kDropTable[j].description == d.description) return false;
+  }
+  return true;
+}
+}  // namespace detail
+static_assert(detail::drop_table_well_formed(),
+              "kDropTable: one entry per Drop, in order, with unique non-empty names and "
+              "descriptions");
+
+// Out-of-range values (kCount) give "?", never an out-of-bounds read.
+constexpr std::string_view to_string(Drop d) {
+  auto i = static_cast<std::size_t>(d);
+  return i < kDropCount ? kDropTable[i].name : "?";
+}
+constexpr std::string_view describe(Drop d) {
+  auto i = static_cast<std::size_t>(d);
+  return i < kDropCount ? kDropTable[i].description : "?";
+}
 
 class DropCounters {
  public:

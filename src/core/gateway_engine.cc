@@ -36,7 +36,7 @@ bool GatewayEngine::is_home_agent(const Ipv6Addr& a) const {
 Verdict GatewayEngine::on_udp(const UdpIn& in, std::span<std::uint8_t> datagram, Time now) {
   states_.expire(now);
   counters_.udp_in.add(datagram.size());
-  // §2.6 / issue #5: nothing larger than the tunnel MTU is written to the TUN device.
+  // §2.6, path-MTU mode: nothing larger than the tunnel MTU is written to the TUN device.
   auto decoded = decode_ipv6(datagram, config_.mtu);
   if (!decoded) return drop(decoded.error());
   const Ipv6View& p = *decoded;

@@ -24,7 +24,7 @@ struct GatewayConfig {
   Ipv6Prefix mn_prefix;               // §6.1.3: sources must lie inside it
   std::vector<Ipv6Addr> home_agents;  // §6.1.3: destinations must be one of them
   std::uint32_t mtu = wire::kDefaultMtu;
-  // Path-MTU mode (issue #5): DF set toward MNs, ICMPv4 "fragmentation needed" lowers the MTU
+  // Path-MTU mode: DF set toward MNs, ICMPv4 "fragmentation needed" lowers the MTU
   // of that one MN's state; learned values age out after pmtu_age.
   bool pmtu_discovery = false;
   Duration pmtu_age = wire::kDefaultPmtuAge;
@@ -68,7 +68,7 @@ class GatewayEngine {
   Verdict on_tun(std::span<const std::uint8_t> packet, Time now, std::span<std::uint8_t> scratch);
 
   // An ICMPv4 "fragmentation needed" (or a local EMSGSIZE) for a datagram sent toward a MN
-  // (issue #5). The quoted IPv6 destination names the state, whose binding must match the
+  // (path-MTU mode). The quoted IPv6 destination names the state, whose binding must match the
   // datagram's destination and socket; that state's path MTU is lowered (PathMtu). When the
   // quoted packet exceeds the path's MTU, the verdict is a Packet Too Big toward its sender,
   // written to `scratch`: RFC 4213 §3.4 asks tunnel ends to relay IPv4 errors to the IPv6

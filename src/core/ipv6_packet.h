@@ -1,7 +1,7 @@
 // Strict decoding of the IPv6 packets a tunnel carries, and the two packets m6t itself builds:
 // the keepalive (§2.3) and ICMPv6 Packet Too Big (§2.6, RFC 4443 §3.2).
 //
-// What the decoder decides (issue #2):
+// What the decoder decides:
 // - The datagram must hold exactly one IPv6 packet: 40 + payload length == datagram length.
 //   UDP keeps datagram boundaries, so trailing bytes can only come from corruption or crafting,
 //   and a short one is a truncation: both are dropped (kLengthMismatch). A jumbogram (payload

@@ -36,7 +36,7 @@ struct Verdict {
   Drop drop = Drop::kCount;  // the reason, when action is kDrop
   Binding to;                // when kToUdp
   std::span<const std::uint8_t> packet;
-  bool df = false;  // when kToUdp: set the outer IPv4 DF bit (path-MTU mode, issue #5)
+  bool df = false;  // when kToUdp: set the outer IPv4 DF bit (path-MTU mode)
 
   static Verdict dropped(Drop d) { return {Action::kDrop, d, {}, {}}; }
   static Verdict consumed() { return {Action::kConsumed, Drop::kCount, {}, {}}; }

@@ -58,7 +58,7 @@ inline constexpr std::uint32_t kDefaultMtu = 1472;
 inline constexpr std::uint32_t kMinIpv6Mtu = 1280;  // RFC 8200 §5
 // The largest IPv6 packet a UDP/IPv4 datagram can carry (65535 - 20 - 8).
 inline constexpr std::uint32_t kMaxMtu = 65535 - kEncapOverhead;
-// Path-MTU mode (issue #5): a value learned from an ICMPv4 "fragmentation needed" is kept this
+// Path-MTU mode: a value learned from an ICMPv4 "fragmentation needed" is kept this
 // long, then the path is probed upward again from the configured MTU. RFC 8201 §4 (and RFC 1191
 // §6.3, which §2.6's IPv4 side follows) suggest ten minutes.
 inline constexpr auto kDefaultPmtuAge = 600s;

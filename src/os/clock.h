@@ -1,5 +1,5 @@
 // The daemons' only clock reads. Timers run on CLOCK_MONOTONIC (never jumps); the difference
-// to CLOCK_BOOTTIME grows by the time the host slept (issue #4).
+// to CLOCK_BOOTTIME grows by the time the host slept.
 #pragma once
 
 #include "core/time.h"

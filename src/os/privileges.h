@@ -1,4 +1,4 @@
-// Least privilege (issue #6): once its devices and sockets exist, a daemon started with
+// Least privilege: once its devices and sockets exist, a daemon started with
 // `--user NAME` becomes that user and keeps only the capabilities it still uses. The gateway
 // keeps none; the client keeps CAP_NET_ADMIN (tunnel addresses and routes, §3).
 #pragma once

@@ -1,4 +1,4 @@
-// Child processes for hooks (issue #4): started without blocking the daemon, watched through
+// Child processes for hooks: started without blocking the daemon, watched through
 // SIGCHLD, killed when they overrun. The daemon never waits on a child except at shutdown.
 #pragma once
 

@@ -20,7 +20,7 @@ struct UdpOptions {
   std::optional<core::Endpoint4> connect;  // client: only this peer, send() without address
   std::string device;                      // SO_BINDTODEVICE when not empty (§2.5 uplinks)
   // false: §2.6 "SHOULD NOT set the DF bit" -> IP_PMTUDISC_DONT.
-  // true (path-MTU mode, issue #5): IP_PMTUDISC_PROBE (DF set, the kernel's own PMTU cache
+  // true (path-MTU mode): IP_PMTUDISC_PROBE (DF set, the kernel's own PMTU cache
   // ignored: the engines keep their own per-path value) and IP_RECVERR to learn from ICMP.
   bool pmtu_discovery = false;
   int rcvbuf = 4 << 20;  // SO_RCVBUF (best effort; SO_RCVBUFFORCE tried first as root)

@@ -89,7 +89,7 @@ TEST_F(ClientDaemonTest, PacketsFlowBetweenTunAndSocket) {
   EXPECT_EQ(tun_.written[0], ipv6_packet(kHa, me, 30));
 }
 
-// Path-MTU mode (issue #5): the socket's ICMPv4 error lowers the tunnel's MTU; the host gets a
+// Path-MTU mode: the socket's ICMPv4 error lowers the tunnel's MTU; the host gets a
 // Packet Too Big at once and for its next oversized packet; the device MTU stays as configured.
 TEST_F(ClientDaemonTest, IcmpFragNeededLowersTheTunnelMtuAndTellsTheHost) {
   settings_.pmtu_discovery = true;
@@ -209,7 +209,7 @@ TEST_F(ClientDaemonTest, KeepaliveGoesOutOnTheAttachmentSocket) {
 namespace m6t::app {
 namespace {
 
-// Issue #4: the hook runs after each change is installed, with the change in its environment.
+// The hook runs after each change is installed, with the change in its environment.
 TEST(ClientDaemonHook, EachChangeRunsTheHookAfterInstallingIt) {
   ClientSettings s;
   s.gateways = {testing::ep("203.0.113.2:4500")};

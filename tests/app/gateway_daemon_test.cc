@@ -117,7 +117,7 @@ TEST_F(GatewayDaemonTest, StatusHasTheDocumentedNames) {
   EXPECT_TRUE(j["drops"].contains("binding_mismatch"));
 }
 
-// Path-MTU mode (issue #5): an ICMPv4 error on the socket lowers that MN's MTU, the HA gets a
+// Path-MTU mode: an ICMPv4 error on the socket lowers that MN's MTU, the HA gets a
 // Packet Too Big through the TUN, and `m6t show` says how the MTU was learned.
 TEST_F(GatewayDaemonTest, IcmpFragNeededOnTheSocketLowersTheMtuAndReachesTheHa) {
   settings_.pmtu_discovery = true;

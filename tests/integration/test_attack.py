@@ -1,9 +1,9 @@
-"""Issue 6, the gateway under attack (draft sections 2.3, 2.4, 6.1.1, 6.1.3, 6.1.4).
+"""Hardening: the gateway under attack (draft sections 2.3, 2.4, 6.1.1, 6.1.3, 6.1.4).
 
 A legitimate MN behind the real NAT runs a TCP transfer and a ping to the HA, first without
 attack, then while m6t-attack (tools/attack, raw sockets, spoofed IPv4 sources) runs each of its
 attacks in turn from an attacker namespace on the gateway's outside segment.  The attacker
-owns 203.0.113.66 and every spoofed source in 10.0.0.0/8 (the gateway routes that range to it),
+owns 203.0.113.66 and every spoofed source in 198.19.0.0/16 (the gateway routes that range to it),
 so whatever the gateway sends to an attacker address is counted there.
 
 Asserted, for each attack: no binding moves (the MN's state keeps its NAT address and port; no
@@ -97,20 +97,20 @@ def test_gateway_holds_under_attack(make_topology, m6t_bin, measure):
               "--count", "200000000", "--duration", "60"]
     # (mode, arguments, drop reasons each must move)
     attacks = [
-        ("flood", ["--from", "10.66.0.0/24"], {"rate_limited"}),
+        ("flood", ["--from", "198.19.0.0/24"], {"rate_limited"}),
         ("ports", ["--from", T.ATTACKER], {"rate_limited"}),
-        ("hijack", ["--from", "10.66.1.0/24", "--victim", addr, "--victim-nat", nat,
+        ("hijack", ["--from", "198.19.1.0/24", "--victim", addr, "--victim-nat", nat,
                     "--payload", "echo"], {"binding_mismatch"}),
-        ("keepalive", ["--from", "10.66.2.0/24", "--victim", addr],
+        ("keepalive", ["--from", "198.19.2.0/24", "--victim", addr],
          {"keepalive_no_state", "keepalive_not_active", "binding_mismatch"}),
-        ("non-ha", ["--from", "10.66.3.0/24", "--victim", addr], {"dst_not_home_agent"}),
-        ("malformed", ["--from", "10.66.4.0/24"],
+        ("non-ha", ["--from", "198.19.3.0/24", "--victim", addr], {"dst_not_home_agent"}),
+        ("malformed", ["--from", "198.19.4.0/24"],
          {"truncated", "bad_version", "length_mismatch", "oversized", "src_invalid",
           "src_outside_prefix"}),
         # Last, since it leaves active states behind: first packets the HA answers (ICMPv6
         # echo requests), which activates their states (section 3) and sends the answers to
         # the spoofed sources: the reflection of section 6.1.4, never an amplification.
-        ("flood", ["--from", "10.66.5.0/24", "--payload", "echo"], {"rate_limited"}),
+        ("flood", ["--from", "198.19.5.0/24", "--payload", "echo"], {"rate_limited"}),
     ]
 
     # Without attack first: the reference figures.

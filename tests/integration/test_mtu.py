@@ -1,4 +1,4 @@
-"""MTU and path MTU (draft section 2.6, issue #5): full-size packets arrive, never black-holed.
+"""MTU and path MTU (draft section 2.6, path-MTU mode): full-size packets arrive, never black-holed.
 
 Topology(narrow_mtu=N): MN -- NAT --(IPv4 link of MTU N)-- RTR -- GW -- HA.  A 1472-byte IPv6
 packet is a 1500-byte datagram, which does not fit the narrow link: in the default mode (DF

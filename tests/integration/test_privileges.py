@@ -1,4 +1,4 @@
-"""Least privilege (issue 6 item 3): with ``--user nobody`` the gateway runs without any
+"""Least privilege: with ``--user nobody`` the gateway runs without any
 capability and the client keeps only CAP_NET_ADMIN, as read from /proc/PID/status of the
 running daemons; the tunnel still works, a new attachment (new address, route, socket and
 claim) still works after the drop, ``m6t show`` (root) still answers, and SIGTERM still

@@ -1,4 +1,4 @@
-"""Issue 4: the client follows the MN across networks, uplinks, gateway losses and restarts
+"""Client mobility: the client follows the MN across networks, uplinks, gateway losses and restarts
 without being restarted itself (draft sections 2.1, 2.3, 2.5, 2.7, 3).
 
 Each test records, through the ``measure`` fixture, the time from the change to traffic
@@ -51,7 +51,7 @@ def test_address_move_gives_a_new_address_carrying_traffic_within_2s(topo, measu
 
     new_v4 = topo.change_mn_ipv4()  # the new default route is in place when this returns
     t_route = time.monotonic()
-    # Issue 4: the new address carries traffic to and from the HA within 2 s of the new route.
+    # Mobility: the new address carries traffic to and from the HA within 2 s of the new route.
     took = until_ping(topo.mn, T.HA_ADDR, timeout=2.0)
     measure("IPv4 address move -> MN reaches HA", took)
     a2 = topo.client_address(cl)

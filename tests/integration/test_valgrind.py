@@ -1,4 +1,4 @@
-"""Issue 6 item 5: a gateway (the release build, with debug info) under valgrind memcheck in
+"""Valgrind: a gateway (the release build, with debug info) under valgrind memcheck in
 the real topology, with a client pinging through it and a TCP transfer, then SIGTERM: no
 invalid access, no use of uninitialised memory, no leak (definite or indirect), and the usual
 clean exit.  The ASan/UBSan pass of scripts/test.sh covers the client and every other

@@ -90,7 +90,7 @@ GW_PORT = 4500
 # address of ATTACKER_SPOOF (the GW routes that range to it), so that whatever the gateway sends
 # to a spoofed source is seen and counted in the attacker's namespace.
 ATTACKER = "203.0.113.66"
-ATTACKER_SPOOF = "10.0.0.0/8"
+ATTACKER_SPOOF = "198.19.0.0/16"
 
 _counter = itertools.count(1)
 _live: "set[Topology]" = set()

@@ -502,7 +502,7 @@ TEST_F(Ipv4MonitorNetns, LargeDumpSpansSeveralMessages) {
   {
     std::ofstream batch(path);
     for (int i = 0; i < 600; ++i) {
-      batch << "addr add 10.77." << i / 200 << "." << i % 200 + 1 << "/32 dev lo\n";
+      batch << "addr add 198.18." << i / 200 << "." << i % 200 + 1 << "/32 dev lo\n";
     }
   }
   ::close(fd);
@@ -513,8 +513,8 @@ TEST_F(Ipv4MonitorNetns, LargeDumpSpansSeveralMessages) {
   const Ipv4Snapshot s = dump_or_die(*mon);
   // lo is down in a fresh namespace, so these are all its addresses (no 127.0.0.1).
   EXPECT_EQ(s.addresses.size(), 600u);
-  EXPECT_TRUE(has_address(s, 1, "10.77.0.1", 32));
-  EXPECT_TRUE(has_address(s, 1, "10.77.2.200", 32));
+  EXPECT_TRUE(has_address(s, 1, "198.18.0.1", 32));
+  EXPECT_TRUE(has_address(s, 1, "198.18.2.200", 32));
 }
 
 }  // namespace

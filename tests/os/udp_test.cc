@@ -213,7 +213,7 @@ TEST(Udp, PathMtuModeSetsProbeAndRecvErr) {
   EXPECT_EQ(sockopt(s->fd(), SOL_IP, IP_RECVERR), 1);
 }
 
-// Issue #5: DF is chosen per path, hence per item; the socket's mode follows runs of items.
+// Path-MTU mode: DF is chosen per path, hence per item; the socket's mode follows runs of items.
 TEST(Udp, DfFollowsEachItemInPathMtuMode) {
   auto rx = bound("127.0.0.1");
   ASSERT_TRUE(rx);

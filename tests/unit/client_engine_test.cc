@@ -432,7 +432,7 @@ TEST_F(ClientEngineTest, HistoryKeepsTheLastAttachments) {
   EXPECT_EQ(engine_->history().back().address, engine_->address());
 }
 
-// --- Path-MTU mode (issue #5) --------------------------------------------------------------
+// --- Path-MTU mode --------------------------------------------------------------
 
 TEST_F(ClientEngineTest, FragNeededLowersTheTunnelMtuAndTheHostGetsPacketTooBig) {
   use_pmtu_mode();

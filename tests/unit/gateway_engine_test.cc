@@ -398,7 +398,7 @@ TEST_F(GatewayEngineTest, PacketTooBigIsRateLimited) {
   EXPECT_EQ(drops(Drop::kTooBig), 100u);
 }
 
-// --- Path-MTU mode (issue #5) --------------------------------------------------------------
+// --- Path-MTU mode --------------------------------------------------------------
 
 const Endpoint4 kNat2 = ep("198.51.100.1:40001");
 const Ipv6Addr kMn2 = v6("fd00:db8:1:0:2:aaaa:bbbb:cccc");

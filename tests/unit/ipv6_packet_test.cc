@@ -145,7 +145,7 @@ TEST(PacketTooBig, ChecksumMatchesScapy) {
   ASSERT_EQ(n, 1280u);
   EXPECT_EQ((out[42] << 8) | out[43], 0x5ffb);
 
-  // A quote as an ICMPv4 error brings it: the IPv6 header and 24 bytes (issue #5).
+  // A quote as an ICMPv4 error brings it: the IPv6 header and 24 bytes (path-MTU mode).
   Ipv6View quoted{std::span<const std::uint8_t>(big).first(64)};
   n = write_packet_too_big(out, v6("fd00:db8:1::"), quoted, 1372);
   ASSERT_EQ(n, 112u);

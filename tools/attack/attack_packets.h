@@ -1,4 +1,4 @@
-// The datagrams of m6t-attack (issue #6): what an attacker on the IPv4 internet can send to a
+// The datagrams of m6t-attack: what an attacker on the IPv4 internet can send to a
 // gateway, one generator per attack of §6.1 of the draft. Pure: the i-th datagram of a mode is
 // a function of the configuration and i, so that a test can feed the same datagrams to a
 // GatewayEngine and check the drop reason each one is meant to provoke.

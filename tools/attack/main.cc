@@ -1,4 +1,4 @@
-// m6t-attack: sends the attacks of issue #6 at a gateway, as fast as the machine allows, from
+// m6t-attack: sends the hardening attacks at a gateway, as fast as the machine allows, from
 // spoofed IPv4 sources (raw socket, IP_HDRINCL, sendmmsg batches). Bounded: --count and
 // --duration are mandatory; it only sends to and from documentation/test addresses and
 // refuses to run outside a named (ip netns) namespace. Prints what it did as one JSON line:
@@ -6,7 +6,7 @@
 // where datagrams were built, frames (IPv4 packets, more than datagrams when fragmented) were
 // accepted by the kernel, and pps is frames per second.
 //
-// Usage: m6t-attack MODE --to 203.0.113.2:4500 --from 10.66.0.0/16 --prefix fd00:db8:1::/48
+// Usage: m6t-attack MODE --to 203.0.113.2:4500 --from 198.19.0.0/16 --prefix fd00:db8:1::/48
 //          --home-agent 2001:db8:1::2 --count 1000000 --duration 5 [--rate PPS] [--payload echo]
 //          [--victim ADDR6] [--victim-nat A.B.C.D:PORT] [--run N] [--size N] [--mtu N]
 #include <dirent.h>

@@ -15,7 +15,7 @@ constexpr std::array<Range, 4> kAllowed = {{
     {0xc0000200, 24},  // 192.0.2.0/24 TEST-NET-1
     {0xc6336400, 24},  // 198.51.100.0/24 TEST-NET-2
     {0xcb007100, 24},  // 203.0.113.0/24 TEST-NET-3
-    {0x0a000000, 8},   // 10.0.0.0/8
+    {0xc6120000, 15},  // 198.18.0.0/15 benchmarking (RFC 2544): spoofed and many sources
 }};
 
 std::uint32_t mask(unsigned len) {

@@ -1,7 +1,8 @@
 // What m6t-attack may send to, and from: addresses reserved for documentation and tests only
-// (RFC 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) and the private 10.0.0.0/8
-// (RFC 1918), which the integration tests and the benchmarks route into an attacker
-// namespace. Anything else is refused before a socket is opened.
+// (RFC 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) and the benchmarking range
+// 198.18.0.0/15 (RFC 2544), which the integration tests and the benchmarks route into an
+// attacker namespace for spoofed sources. Anything else, the private ranges of RFC 1918
+// included, is refused before a socket is opened.
 #pragma once
 
 #include <cstdint>

@@ -508,10 +508,6 @@ class LinuxIpv4Monitor final : public Ipv4Monitor {
   NlSocket requests_;
 };
 
-OsError injected(const std::string& call) {
-  return OsError{call + ": injected failure"};
-}
-
 }  // namespace
 
 OsResult<std::unique_ptr<NetConfig>> open_netconfig() {
@@ -543,69 +539,6 @@ NetlinkParse parse_netlink_messages(std::span<const std::uint8_t> buf, Ipv4Snaps
       r.extack = extack_message(nlh);
   }
   return r;
-}
-
-// --- fakes ------------------------------------------------------------------------------
-
-namespace {
-
-OsStatus record(FakeNetConfig& f, std::string call) {
-  f.calls.push_back(call);
-  if (std::exchange(f.fail_next, false)) return injected(call);
-  return Ok{};
-}
-
-std::string address_text(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) {
-  return std::to_string(ifindex) + " " + addr.to_string() + "/" + std::to_string(prefix_len);
-}
-
-std::string route_text(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
-                       const core::Ipv6Prefix& src) {
-  return std::to_string(ifindex) + " " + dst.to_string() +
-         (src.len ? " from " + src.to_string() : std::string()) + " metric " +
-         std::to_string(metric);
-}
-
-}  // namespace
-
-OsResult<int> FakeNetConfig::ifindex(const std::string& name) {
-  auto status = record(*this, "ifindex " + name);
-  if (!status) return OsError{status.error()};
-  return ifindex_result;
-}
-
-OsStatus FakeNetConfig::set_mtu(int ifindex, std::uint32_t mtu) {
-  return record(*this, "set_mtu " + std::to_string(ifindex) + " " + std::to_string(mtu));
-}
-
-OsStatus FakeNetConfig::make_point_to_point_quiet(int ifindex) {
-  return record(*this, "make_point_to_point_quiet " + std::to_string(ifindex));
-}
-
-OsStatus FakeNetConfig::set_up(int ifindex) {
-  return record(*this, "set_up " + std::to_string(ifindex));
-}
-
-OsStatus FakeNetConfig::add_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) {
-  return record(*this, "add_address " + address_text(ifindex, addr, prefix_len));
-}
-
-OsStatus FakeNetConfig::del_address(int ifindex, const core::Ipv6Addr& addr, unsigned prefix_len) {
-  return record(*this, "del_address " + address_text(ifindex, addr, prefix_len));
-}
-
-OsStatus FakeNetConfig::add_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
-                                  const core::Ipv6Prefix& src) {
-  return record(*this, "add_route " + route_text(ifindex, dst, metric, src));
-}
-
-OsStatus FakeNetConfig::del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
-                                  const core::Ipv6Prefix& src) {
-  return record(*this, "del_route " + route_text(ifindex, dst, metric, src));
-}
-
-bool FakeIpv4Monitor::drain() {
-  return std::exchange(changed_, false);
 }
 
 }  // namespace m6t::os

@@ -45,17 +45,4 @@ std::unique_ptr<Privileges> make_privileges();
 // before that it needs CAP_NET_RAW).
 bool kernel_allows_unprivileged_bindtodevice();
 
-// Records calls ("lookup m6t", "give_dir /run/m6t m6t", "drop m6t keep CAP_NET_ADMIN");
-// knows the users in `users`.
-class FakePrivileges final : public Privileges {
- public:
-  OsResult<UserIds> lookup(const std::string& user) override;
-  OsStatus give_dir(const std::string& dir, const UserIds& ids) override;
-  OsStatus drop(const UserIds& ids, const std::vector<Capability>& keep) override;
-
-  std::vector<UserIds> users{{"m6t", 990, 990}, {"nobody", 65534, 65534}};
-  std::vector<std::string> calls;
-  bool fail_drop = false;
-};
-
 }  // namespace m6t::os

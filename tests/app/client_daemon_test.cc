@@ -6,6 +6,10 @@
 #include <algorithm>
 
 #include "core/ipv6_packet.h"
+#include "os/fakes/fake_netlink.h"
+#include "os/fakes/fake_process.h"
+#include "os/fakes/fake_tun.h"
+#include "os/fakes/fake_udp.h"
 #include "support/fake_random.h"
 #include "support/packets.h"
 

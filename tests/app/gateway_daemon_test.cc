@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "core/ipv6_packet.h"
+#include "os/fakes/fake_tun.h"
+#include "os/fakes/fake_udp.h"
 #include "support/fake_random.h"
 #include "support/packets.h"
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "os/fakes/fake_process.h"
 #include "support/packets.h"
 
 namespace m6t::app {

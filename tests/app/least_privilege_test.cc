@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "app/settings.h"
+#include "os/fakes/fake_privileges.h"
 
 namespace m6t::app {
 namespace {

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "os/netlink.h"
-#include "os/tun.h"
-#include "os/udp.h"
+#include "os/fakes/fake_netlink.h"
+#include "os/fakes/fake_tun.h"
+#include "os/fakes/fake_udp.h"
 
 namespace m6t::os {
 namespace {

@@ -38,7 +38,7 @@ std::string g_netns_error;  // empty when main() entered a private namespace
 class Netns : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!g_netns_error.empty()) GTEST_SKIP() << "needs CAP_SYS_ADMIN: " << g_netns_error;
+    if (!g_netns_error.empty()) M6T_PRECONDITION_MISSING("needs CAP_SYS_ADMIN: " + g_netns_error);
     ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << std::strerror(errno);
   }
 };

@@ -3,7 +3,10 @@
 
 #include <poll.h>
 
+#include <cstdlib>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace m6t::os::testing {
 
@@ -17,4 +20,18 @@ inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// CI=true: the run must prove everything, so a missing precondition is a failure there.
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
 }  // namespace m6t::os::testing
+
+// A test whose precondition (root, a namespace, a tool) is missing: skipped on a developer's
+// machine, failed with the reason under CI=true (a skip must never pass for a success there).
+#define M6T_PRECONDITION_MISSING(why)                                                      \
+  do {                                                                                     \
+    if (::m6t::os::testing::in_ci()) FAIL() << "precondition missing under CI: " << (why); \
+    GTEST_SKIP() << (why);                                                                 \
+  } while (0)

@@ -245,8 +245,8 @@ TEST(Safety, OnlyDocumentationAndTestRanges) {
   EXPECT_FALSE(allowed_range(v4("0.0.0.0"), 0));
   // The private ranges of RFC 1918 are never a target or a spoofed source, not even inside
   // namespaces (written as numbers: no private-range literal stands in the tests).
-  for (std::uint32_t a : {0x0a000001u, 0x0a420001u, 0xac100001u, 0xac1fff01u, 0xc0a80001u,
-                          0xc0a8fffeu})
+  for (std::uint32_t a :
+       {0x0a000001u, 0x0a420001u, 0xac100001u, 0xac1fff01u, 0xc0a80001u, 0xc0a8fffeu})
     EXPECT_FALSE(allowed_address(core::Ipv4Addr{a})) << core::Ipv4Addr{a}.to_string();
   EXPECT_FALSE(allowed_range(core::Ipv4Addr{0x0a000000u}, 8));
 }

@@ -31,10 +31,6 @@ int fail_start(const Logger& log, const std::string& what) {
   return kExitUsage;
 }
 
-// The host may sleep without our timers noticing (CLOCK_MONOTONIC stops); sample the
-// BOOTTIME-MONOTONIC offset this often to notice a resume.
-constexpr auto kSleepCheck = std::chrono::seconds(2);
-
 }  // namespace
 
 int run_client(const ClientSettings& s) {
@@ -83,8 +79,7 @@ int run_client(const ClientSettings& s) {
                       processes.get());
   os::EventLoop& l = **loop;
 
-  core::Time next_sleep_check = os::mono_now();
-  auto rearm = [&] { l.set_deadline(core::earliest(daemon.next_deadline(), next_sleep_check)); };
+  auto rearm = [&] { l.set_deadline(daemon.next_deadline()); };
   daemon.on_socket_change = [&](int old_fd, int new_fd) {
     if (old_fd >= 0) l.remove(old_fd);
     if (new_fd >= 0) {
@@ -128,10 +123,8 @@ int run_client(const ClientSettings& s) {
     return fail_start(log, st.error());
   l.on_timer([&] {
     core::Time now = os::mono_now();
-    if (now >= next_sleep_check) {
-      daemon.on_sleep_offset(os::boot_minus_mono(), now);
-      next_sleep_check = now + kSleepCheck;
-    }
+    // The host may sleep without CLOCK_MONOTONIC noticing (client_timers.h: sleep check).
+    if (daemon.engine().sleep_check_due(now)) daemon.on_sleep_offset(os::boot_minus_mono(), now);
     daemon.on_timer(now);
     rearm();
   });
@@ -165,6 +158,7 @@ int run_client(const ClientSettings& s) {
            s.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ", s.prefix.to_string(), ", ",
            s.gateways.size(), " gateway(s), first ", s.gateways.front().to_string(), ", control ",
            s.control);
+  daemon.on_sleep_offset(os::boot_minus_mono(), os::mono_now());
   refresh_uplink();
   rearm();
 

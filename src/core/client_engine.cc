@@ -72,11 +72,10 @@ ClientEngine::ClientEngine(const ClientConfig& config, RandomSource& rng, Random
     : config_(config),
       rng_(rng),
       claims_(claims),
+      timers_(config),
       pmtu_{config.mtu, config.pmtu_discovery, config.pmtu_age},
       path_(PathMtu::initial(pmtu_)),
-      icmp_shape_(BucketShape::of(config.icmp_rate_per_s, config.icmp_burst)) {
-  config_.max_unanswered = std::max<std::uint32_t>(config_.max_unanswered, 1);
-}
+      icmp_shape_(BucketShape::of(config.icmp_rate_per_s, config.icmp_burst)) {}
 
 std::optional<Ipv6Addr> ClientEngine::address() const {
   if (!random48_) return std::nullopt;
@@ -90,7 +89,7 @@ std::optional<Endpoint4> ClientEngine::gateway() const {
 
 std::optional<Time> ClientEngine::backoff_until() const {
   if (state_ != ClientState::kBackoff) return std::nullopt;
-  return backoff_until_;
+  return timers_.backoff_until();
 }
 
 Liveness ClientEngine::liveness() const {
@@ -101,7 +100,7 @@ Liveness ClientEngine::liveness() const {
     case ClientState::kBackoff:
       return Liveness::kDead;
     case ClientState::kUp:
-      return unanswered_ == 0 ? Liveness::kAlive : Liveness::kSuspect;
+      return timers_.unanswered_keepalives() == 0 ? Liveness::kAlive : Liveness::kSuspect;
   }
   return Liveness::kUnknown;
 }
@@ -142,11 +141,7 @@ void ClientEngine::attach(AttachReason reason, std::size_t gateway_index, Time n
   address_ = make_tunnel_address(config_.prefix, fresh);
   gateway_index_ = config_.gateways.empty() ? 0 : gateway_index % config_.gateways.size();
   state_ = ClientState::kProbing;
-  last_tx_ = last_rx_ = now;
-  awaiting_since_.reset();
-  last_ka_sent_.reset();
-  last_ka_answered_.reset();
-  unanswered_ = 0;
+  timers_.attached(now);
   path_ = PathMtu::initial(pmtu_);
   write_keepalive(keepalive_, address_);
   ++counters_.attachments;
@@ -177,17 +172,11 @@ void ClientEngine::gateway_failed(AttachReason reason, Time now) {
     attach(reason, next, now);  // §2.1: the service "may be available on different ports"
     return;
   }
-  // Every entry failed: back off, bounded exponential with jitter so that many MNs behind one
-  // broken path do not retry in step. The address stays: should the path heal, its traffic
-  // flows again at once.
+  // Every entry failed: back off (client_timers.h). The address stays: should the path heal,
+  // its traffic flows again at once.
   failures_ = 0;
-  Duration base = config_.backoff_initial * (std::int64_t{1} << std::min(backoff_round_, 20u));
-  base = std::min(base, config_.backoff_max);
-  if (backoff_round_ < 32) ++backoff_round_;
-  auto half = base.count() / 2;
-  Duration delay(half + static_cast<Duration::rep>(rng_.next_u64() % (half + 1)));
   state_ = ClientState::kBackoff;
-  backoff_until_ = now + delay;
+  timers_.backoff_started(now, rng_);
 }
 
 void ClientEngine::set_uplink(const Uplink& uplink, Time now) {
@@ -195,19 +184,21 @@ void ClientEngine::set_uplink(const Uplink& uplink, Time now) {
   if (uplink == target) return;
   if (uplink == uplink_) {
     pending_uplink_.reset();  // a flap that reverted within the debounce time
+    timers_.uplink_settled();
     return;
   }
   pending_uplink_ = uplink;
-  pending_since_ = now;
+  timers_.uplink_changed(now);
 }
 
 void ClientEngine::observe_sleep_offset(Duration boot_minus_mono, Time now) {
   bool slept = sleep_offset_ && boot_minus_mono - *sleep_offset_ >= config_.suspend_threshold;
   sleep_offset_ = boot_minus_mono;
+  timers_.sleep_checked(now);
   // A sleeping host's NAT mapping has expired and its network may be another one: treat the
   // resume as a new attachment.
   if (slept && random48_) {
-    backoff_round_ = 0;
+    timers_.backoff_reset();
     failures_ = 0;
     attach(AttachReason::kResume, 0, now);
   }
@@ -215,79 +206,50 @@ void ClientEngine::observe_sleep_offset(Duration boot_minus_mono, Time now) {
 
 void ClientEngine::shutdown(Time now) {
   pending_uplink_.reset();
+  timers_.uplink_settled();
   detach(AttachReason::kShutdown, now);
 }
 
-Deadline ClientEngine::keepalive_due() const {
-  if (state_ != ClientState::kUp) return std::nullopt;
-  if (unanswered_ > 0) return *last_ka_sent_ + config_.keepalive_retry;
-  Deadline due = std::min(last_tx_, last_rx_) + config_.keepalive_interval;
-  if (awaiting_since_) due = earliest(due, *awaiting_since_ + config_.probe_after);
-  return due;
+Deadline ClientEngine::next_deadline() const {
+  return earliest(path_.next_deadline(), timers_.next_deadline(state_));
 }
 
-Deadline ClientEngine::next_deadline() const {
-  Deadline d = path_.next_deadline();
-  if (pending_uplink_) d = earliest(d, pending_since_ + config_.debounce);
-  switch (state_) {
-    case ClientState::kNoUplink:
-      break;
-    case ClientState::kBackoff:
-      d = earliest(d, backoff_until_);
-      break;
-    case ClientState::kProbing:
-      if (awaiting_since_) d = earliest(d, *awaiting_since_ + config_.first_answer_timeout);
-      break;
-    case ClientState::kUp:
-      d = earliest(d, keepalive_due());
-      break;
+void ClientEngine::apply_uplink(Time now) {
+  Uplink u = *pending_uplink_;
+  pending_uplink_.reset();
+  timers_.uplink_settled();
+  bool changed = u != uplink_;
+  uplink_ = u;
+  timers_.backoff_reset();
+  failures_ = 0;
+  if (!u.connected) {
+    detach(AttachReason::kUplinkLost, now);  // §3: no IPv4, no tunnel address
+  } else if (!random48_) {
+    attach(AttachReason::kUplinkUp, 0, now);
+  } else if (changed) {
+    attach(AttachReason::kUplinkChanged, 0, now);  // §3: new random value per attachment
   }
-  return d;
 }
 
 bool ClientEngine::expire(Time now) {
   if (path_.expire(pmtu_, now)) ++counters_.pmtu.aged;
-  if (pending_uplink_ && now >= pending_since_ + config_.debounce) {
-    Uplink u = *pending_uplink_;
-    pending_uplink_.reset();
-    bool changed = u != uplink_;
-    uplink_ = u;
-    backoff_round_ = 0;
-    failures_ = 0;
-    if (!u.connected) {
-      detach(AttachReason::kUplinkLost, now);  // §3: no IPv4, no tunnel address
-    } else if (!random48_) {
-      attach(AttachReason::kUplinkUp, 0, now);
-    } else if (changed) {
-      attach(AttachReason::kUplinkChanged, 0, now);  // §3: new random value per attachment
-    }
-  }
-  switch (state_) {
-    case ClientState::kNoUplink:
+  if (pending_uplink_ && timers_.debounce_due(now)) apply_uplink(now);
+  switch (timers_.due(state_, now).value_or(ClientTimer::kCount)) {
+    case ClientTimer::kBackoff:
+      attach(AttachReason::kRetry, 0, now);
       break;
-    case ClientState::kBackoff:
-      if (now >= backoff_until_) attach(AttachReason::kRetry, 0, now);
+    case ClientTimer::kFirstAnswer:
+      gateway_failed(AttachReason::kGatewayUnreachable, now);
       break;
-    case ClientState::kProbing:
-      if (awaiting_since_ && now >= *awaiting_since_ + config_.first_answer_timeout)
-        gateway_failed(AttachReason::kGatewayUnreachable, now);
+    case ClientTimer::kGatewayLost:
+      gateway_failed(AttachReason::kGatewayLost, now);
       break;
-    case ClientState::kUp: {
-      if (unanswered_ >= config_.max_unanswered) {
-        if (now >= *last_ka_sent_ + config_.keepalive_retry)
-          gateway_failed(AttachReason::kGatewayLost, now);
-        break;
-      }
-      Deadline due = keepalive_due();
-      if (due && now >= *due) {
-        ++unanswered_;
-        last_ka_sent_ = now;
-        last_tx_ = now;
-        counters_.keepalives_sent.add(keepalive_.size());
-        return true;
-      }
+    case ClientTimer::kKeepalive:
+      timers_.keepalive_sent(now);
+      counters_.keepalives_sent.add(keepalive_.size());
+      return true;
+    case ClientTimer::kCount:
       break;
-    }
   }
   return false;
 }
@@ -305,8 +267,7 @@ Verdict ClientEngine::on_tun(std::span<const std::uint8_t> packet, Time now) {
   if (dst.is_multicast() || dst.is_link_local()) return drop(Drop::kDstInvalid);
   if (path_.expire(pmtu_, now)) ++counters_.pmtu.aged;
   if (p.size() > path_.mtu) return too_big(p, now);
-  last_tx_ = now;
-  if (!awaiting_since_) awaiting_since_ = now;
+  timers_.packet_sent(now);
   counters_.to_gateway.add(packet.size());
   return {Action::kToUdp, Drop::kCount, Binding{config_.gateways[gateway_index_], {}, 0}, packet,
           path_.df};
@@ -367,15 +328,10 @@ Verdict ClientEngine::on_udp(const Endpoint4& from, std::span<const std::uint8_t
     return drop(Drop::kSrcInvalid);
 
   // Anything from the gateway for our address proves it holds our state (§2.3).
-  last_rx_ = now;
-  last_rx_any_ = now;
-  awaiting_since_.reset();
-  unanswered_ = 0;
+  timers_.answer_received(now, keepalive_answer);
   failures_ = 0;
-  backoff_round_ = 0;
   state_ = ClientState::kUp;
   if (keepalive_answer) {
-    last_ka_answered_ = now;
     counters_.keepalives_answered.add(datagram.size());
     return {Action::kConsumed, Drop::kCount, {}, {}};
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/client_timers.h"
 #include "core/drop.h"
 #include "core/gcra.h"
 #include "core/path_mtu.h"
@@ -23,6 +24,7 @@ namespace m6t::core {
 
 using namespace std::chrono_literals;
 
+// Which timers run in each state: client_timers.h.
 enum class ClientState : std::uint8_t {
   kNoUplink,  // no IPv4 connectivity: no tunnel address (§3)
   kProbing,   // address installed, the gateway has not answered yet
@@ -65,32 +67,18 @@ class Random48Claims {
   virtual void release(std::uint64_t value) = 0;
 };
 
-struct ClientConfig {
+// The timers' durations come from ClientTimerConfig (client_timers.h).
+struct ClientConfig : ClientTimerConfig {
   Ipv6Prefix prefix;  // the MN's /80 (§2.2)
   std::vector<Endpoint4> gateways;
   std::uint32_t mtu = wire::kDefaultMtu;
-  // Path-MTU mode: DF set toward the gateway, ICMPv4 "fragmentation needed" lowers
-  // the tunnel's MTU; learned values age out after pmtu_age. A packet from the host over the
+  // Path-MTU mode: DF set toward the gateway, ICMPv4 "fragmentation needed" lowers the
+  // tunnel's MTU; learned values age out after pmtu_age. A packet from the host over the
   // learned MTU is answered with a Packet Too Big, at most icmp_rate_per_s (burst icmp_burst).
   bool pmtu_discovery = false;
   Duration pmtu_age = wire::kDefaultPmtuAge;
   double icmp_rate_per_s = 100;
   std::uint32_t icmp_burst = 20;
-  // §2.3: a keepalive when the tunnel has been idle in either direction this long.
-  Duration keepalive_interval = wire::kDefaultKeepaliveInterval;
-  // Sent packets with no answer for this long: check the gateway with a keepalive now rather
-  // than at the next idle interval.
-  Duration probe_after = 3s;
-  // An unanswered keepalive is sent again after this long...
-  Duration keepalive_retry = 1s;
-  // ...and after this many unanswered in a row the gateway is taken for lost.
-  std::uint32_t max_unanswered = 3;
-  // A new attachment whose first packets get no answer this long: next gateway entry.
-  Duration first_answer_timeout = 6s;
-  // IPv4 changes are applied once stable this long, so that a flap does not churn.
-  Duration debounce = 250ms;
-  Duration backoff_initial = 1s;
-  Duration backoff_max = 64s;
   // CLOCK_BOOTTIME running ahead of CLOCK_MONOTONIC by more than this: the host slept.
   Duration suspend_threshold = 2s;
   std::size_t history_len = 16;
@@ -131,8 +119,10 @@ class ClientEngine {
 
   // The OS's view of IPv4 connectivity, whenever it may have changed (§3).
   void set_uplink(const Uplink& uplink, Time now);
-  // CLOCK_BOOTTIME - CLOCK_MONOTONIC, sampled by the daemon; a jump means the host slept.
+  // CLOCK_BOOTTIME - CLOCK_MONOTONIC, sampled by the daemon whenever sleep_check_due(); a
+  // jump means the host slept.
   void observe_sleep_offset(Duration boot_minus_mono, Time now);
+  bool sleep_check_due(Time now) const { return timers_.sleep_check_due(now); }
   // The daemon stops: release the address.
   void shutdown(Time now);
 
@@ -160,10 +150,10 @@ class ClientEngine {
   std::optional<Endpoint4> gateway() const;
   std::size_t gateway_index() const { return gateway_index_; }
   const Uplink& uplink() const { return uplink_; }
-  std::optional<Time> last_keepalive_sent() const { return last_ka_sent_; }
-  std::optional<Time> last_keepalive_answered() const { return last_ka_answered_; }
-  std::optional<Time> last_received() const { return last_rx_any_; }
-  std::uint32_t unanswered_keepalives() const { return unanswered_; }
+  std::optional<Time> last_keepalive_sent() const { return timers_.last_keepalive_sent(); }
+  std::optional<Time> last_keepalive_answered() const { return timers_.last_keepalive_answered(); }
+  std::optional<Time> last_received() const { return timers_.last_received(); }
+  std::uint32_t unanswered_keepalives() const { return timers_.unanswered_keepalives(); }
   std::optional<Time> backoff_until() const;
   const std::deque<ClientEvent>& history() const { return history_; }
   const ClientCounters& counters() const { return counters_; }
@@ -177,12 +167,12 @@ class ClientEngine {
     counters_.drops.add(d);
     return Verdict::dropped(d);
   }
+  void apply_uplink(Time now);
   void attach(AttachReason reason, std::size_t gateway_index, Time now);
   void detach(AttachReason reason, Time now);
   void gateway_failed(AttachReason reason, Time now);
   void record(ClientEvent e);
   std::uint64_t draw_unclaimed();
-  Deadline keepalive_due() const;
   Verdict too_big(const Ipv6View& p, Time now);
 
   ClientConfig config_;
@@ -191,8 +181,7 @@ class ClientEngine {
 
   ClientState state_ = ClientState::kNoUplink;
   Uplink uplink_;
-  std::optional<Uplink> pending_uplink_;
-  Time pending_since_{};
+  std::optional<Uplink> pending_uplink_;  // waiting for the debounce timer
   std::optional<Duration> sleep_offset_;
 
   std::optional<std::uint64_t> random48_;
@@ -200,16 +189,8 @@ class ClientEngine {
   std::size_t gateway_index_ = 0;
   std::array<std::uint8_t, wire::kKeepaliveLen> keepalive_{};
 
-  Time last_tx_{};
-  Time last_rx_{};
-  std::optional<Time> last_rx_any_;
-  std::optional<Time> awaiting_since_;  // oldest packet sent since the last one received
-  std::optional<Time> last_ka_sent_;
-  std::optional<Time> last_ka_answered_;
-  std::uint32_t unanswered_ = 0;
+  ClientTimers timers_;
   std::size_t failures_ = 0;  // gateways failed in a row, none answering in between
-  std::uint32_t backoff_round_ = 0;
-  Time backoff_until_{};
 
   PathMtuConfig pmtu_;
   PathMtu path_;

@@ -34,33 +34,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_error(config_sections(path, sections));
   {
     RawOptions raw;
-    auto e = load_config(path, "gateway", gateway_options(), raw);
+    auto e = load_config(path, "gateway", gateway_options().specs(), raw);
     check_error(e);
     if (!e) {
       GatewaySettings g;
       auto v = validate(raw, g);
       check_error(v);
       if (!v) {
-        if (g.listen.empty() || g.home_agents.empty() || g.prefix.len > wire::kMnPrefixLen ||
-            g.mtu < wire::kMinIpv6Mtu || g.mtu > wire::kMaxMtu ||
-            g.max_temp_states > g.max_states || g.control.empty())
+        const auto& e = g.engine;
+        if (g.listen.empty() || e.home_agents.empty() || e.mn_prefix.len > wire::kMnPrefixLen ||
+            e.mtu < wire::kMinIpv6Mtu || e.mtu > wire::kMaxMtu ||
+            e.states.max_temp_states > e.states.max_states || g.control.empty())
           std::abort();
-        for (const auto& h : g.home_agents)
-          if (g.prefix.contains(h) || h.is_multicast()) std::abort();
+        for (const auto& h : e.home_agents)
+          if (e.mn_prefix.contains(h) || h.is_multicast()) std::abort();
       }
     }
   }
   {
     RawOptions raw;
-    auto e = load_config(path, "client", client_options(), raw);
+    auto e = load_config(path, "client", client_options().specs(), raw);
     check_error(e);
     if (!e) {
       ClientSettings c;
       auto v = validate(raw, c);
       check_error(v);
       if (!v) {
-        if (c.gateways.empty() || c.prefix.len != wire::kMnPrefixLen || c.mtu < wire::kMinIpv6Mtu ||
-            c.mtu > wire::kMaxMtu || c.control.empty() ||
+        const auto& e = c.engine;
+        if (e.gateways.empty() || e.prefix.len != wire::kMnPrefixLen || e.mtu < wire::kMinIpv6Mtu ||
+            e.mtu > wire::kMaxMtu || c.control.empty() ||
             (!c.hook.empty() && c.hook.front() != '/'))
           std::abort();
       }

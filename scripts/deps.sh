@@ -9,7 +9,7 @@ packages=(
   libmnl-dev libcap-ng-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # demo and integration tests: namespaces, NAT, traffic
-  iproute2 nftables conntrack iputils-ping procps python3 python3-pytest libcap2-bin
+  iproute2 nftables conntrack iputils-ping procps python3 python3-pytest python3-scapy libcap2-bin
   git ca-certificates
 )
 missing=()

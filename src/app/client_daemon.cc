@@ -19,26 +19,12 @@ core::Ipv6Prefix host(const core::Ipv6Addr& a) {
 }
 }  // namespace
 
-core::ClientConfig engine_config(const ClientSettings& s) {
-  core::ClientConfig c;
-  c.prefix = s.prefix;
-  c.gateways = s.gateways;
-  c.mtu = s.mtu;
-  c.pmtu_discovery = s.pmtu_discovery;
-  c.pmtu_age = s.pmtu_age;
-  c.keepalive_interval = s.keepalive;
-  c.max_unanswered = s.keepalive_misses;
-  c.debounce = s.debounce;
-  c.backoff_max = s.backoff_max;
-  return c;
-}
-
 ClientDaemon::ClientDaemon(const ClientSettings& settings, core::RandomSource& rng,
                            os::TunDevice& tun, os::NetConfig& net, SocketFactory sockets,
                            const Logger& log, core::Time now, core::Random48Claims* claims,
                            os::ProcessRunner* processes)
     : settings_(settings),
-      engine_(engine_config(settings), rng, claims),
+      engine_(settings.engine, rng, claims),
       tun_(tun),
       net_(net),
       make_socket_(std::move(sockets)),
@@ -112,9 +98,10 @@ void ClientDaemon::apply_events(core::Time now) {
     }
     // After the change is in place, so that the hook sees the system as its environment says.
     if (hook_)
-      hook_->notify(
-          *ev, {settings_.tun, settings_.mtu, settings_.prefix, settings_.uplink, engine_.uplink()},
-          now);
+      hook_->notify(*ev,
+                    {settings_.tun, settings_.engine.mtu, settings_.engine.prefix, settings_.uplink,
+                     engine_.uplink()},
+                    now);
   }
 }
 

@@ -20,8 +20,6 @@
 
 namespace m6t::app {
 
-core::ClientConfig engine_config(const ClientSettings& s);
-
 // Opens the socket of one attachment: toward `gateway`, from the uplink's address.
 using SocketFactory = std::function<os::OsResult<std::unique_ptr<os::UdpSocket>>(
     const core::Endpoint4& gateway, const core::Uplink& uplink)>;

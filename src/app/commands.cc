@@ -8,9 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/preflight.h"
 #include "app/status.h"
 #include "core/address.h"
 #include "os/control.h"
+#include "os/privileges.h"
 #include "os/random.h"
 
 namespace m6t::app {
@@ -111,24 +113,34 @@ int run_check_config(const std::string& path) {
     std::fprintf(stderr, "m6t check-config: %s\n", e->message.c_str());
     return kExitUsage;
   }
+  auto privileges = os::make_privileges();
   for (const auto& section : sections) {
     RawOptions raw;
     std::optional<SettingsError> e;
     std::string summary;
+    // The checks a daemon makes before it installs anything come after the file's own.
+    auto check = [&](const auto& settings) {
+      if (e) return;
+      if (auto st = preflight(settings, *privileges); !st)
+        e = SettingsError{path + ": " + st.error()};
+    };
     if (section == "gateway") {
-      e = load_config(path, section, gateway_options(), raw);
+      e = load_config(path, section, gateway_options().specs(), raw);
       GatewaySettings g;
       if (!e) e = validate(raw, g);
+      check(g);
       if (!e)
         summary = std::to_string(g.listen.size()) + " listening endpoint(s), prefix " +
-                  g.prefix.to_string() + ", " + std::to_string(g.home_agents.size()) +
-                  " home agent(s)";
+                  g.engine.mn_prefix.to_string() + ", " +
+                  std::to_string(g.engine.home_agents.size()) + " home agent(s)";
     } else {
-      e = load_config(path, section, client_options(), raw);
+      e = load_config(path, section, client_options().specs(), raw);
       ClientSettings c;
       if (!e) e = validate(raw, c);
+      check(c);
       if (!e)
-        summary = std::to_string(c.gateways.size()) + " gateway(s), prefix " + c.prefix.to_string();
+        summary = std::to_string(c.engine.gateways.size()) + " gateway(s), prefix " +
+                  c.engine.prefix.to_string();
     }
     if (e) {
       std::fprintf(stderr, "m6t check-config: %s\n", e->message.c_str());

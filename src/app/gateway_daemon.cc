@@ -9,28 +9,12 @@ namespace {
 constexpr int kBatchesPerWakeup = 4;
 }  // namespace
 
-core::GatewayConfig engine_config(const GatewaySettings& s) {
-  core::GatewayConfig c;
-  c.mn_prefix = s.prefix;
-  c.home_agents = s.home_agents;
-  c.mtu = s.mtu;
-  c.pmtu_discovery = s.pmtu_discovery;
-  c.pmtu_age = s.pmtu_age;
-  c.states.temp_lifetime = s.temp_lifetime;
-  c.states.active_lifetime = s.active_lifetime;
-  c.states.max_states = s.max_states;
-  c.states.max_temp_states = s.max_temp_states;
-  c.creation_rate.rate_per_s = s.rate;
-  c.creation_rate.burst = s.burst;
-  return c;
-}
-
 GatewayDaemon::GatewayDaemon(const GatewaySettings& settings, core::RandomSource& rng,
                              os::TunDevice& tun,
                              std::vector<std::unique_ptr<os::UdpSocket>> sockets, const Logger& log,
                              core::Time now)
     : settings_(settings),
-      engine_(engine_config(settings), rng),
+      engine_(settings.engine, rng),
       tun_(tun),
       sockets_(std::move(sockets)),
       log_(log),

@@ -18,8 +18,6 @@
 
 namespace m6t::app {
 
-core::GatewayConfig engine_config(const GatewaySettings& s);
-
 struct GatewayIoCounters {
   std::uint64_t tun_write_errors = 0;
   std::uint64_t udp_send_errors = 0;

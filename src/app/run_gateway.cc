@@ -1,135 +1,95 @@
-// Wiring of the gateway: devices, sockets, control socket, epoll loop, clean shutdown.
+// Wiring of the gateway: its listening sockets, the TUN device and the MN-prefix route; the
+// rest of a start and stop is DaemonRuntime's.
 #include <sys/epoll.h>
 
-#include <csignal>
-#include <cstdio>
-
 #include "app/commands.h"
+#include "app/daemon_runtime.h"
 #include "app/gateway_daemon.h"
-#include "app/least_privilege.h"
+#include "app/preflight.h"
 #include "os/clock.h"
-#include "os/control.h"
-#include "os/event_loop.h"
-#include "os/netlink.h"
 #include "os/random.h"
+#include "os/sysctl.h"
 
 namespace m6t::app {
 
 namespace {
 
-// One line on stderr, and everything installed so far is removed by the callers' destructors.
-int fail_start(const Logger& log, const std::string& what) {
-  (void)log;
-  std::fprintf(stderr, "m6t gateway: %s\n", what.c_str());
-  return kExitUsage;
+// §2.4: the MN prefix is routed into the tunnel, with the device's life (both go together).
+constexpr std::uint32_t kPrefixRouteMetric = 1024;
+
+// Decision: a gateway whose namespace does not forward IPv6 forwards nothing at all, yet every
+// MN would see its first packets vanish; it starts (forwarding may be switched on later) but
+// says so.
+void warn_if_not_forwarding(const Logger& log) {
+  auto v = os::read_sysctl("net.ipv6.conf.all.forwarding");
+  if (v && *v == "0")
+    log.warn("IPv6 forwarding is off (net.ipv6.conf.all.forwarding = 0): nothing will be ",
+             "forwarded between MNs and the home side until it is on");
 }
 
 }  // namespace
 
 int run_gateway(const GatewaySettings& s) {
-  Logger log("gateway", parse_log_level(s.log_level));
-  auto privileges = os::make_privileges();
-  auto looked_up = lookup_user(*privileges, s.user);
-  if (!looked_up) return fail_start(log, looked_up.error());
-  const std::optional<os::UserIds> user = *looked_up;
-  auto loop = os::EventLoop::create();
-  if (!loop) return fail_start(log, loop.error());
-  auto net = os::open_netconfig();
-  if (!net) return fail_start(log, net.error());
-
+  DaemonRuntime rt("gateway", s.log_level);
+  if (auto st = preflight(s, *os::make_privileges()); !st) return rt.fail(st.error());
+  if (auto st = rt.begin(s.user); !st) return rt.fail(st.error());
   std::vector<std::unique_ptr<os::UdpSocket>> sockets;
   for (const auto& l : s.listen) {
     os::UdpOptions o;
     o.bind = l;
-    o.pmtu_discovery = s.pmtu_discovery;
+    o.pmtu_discovery = s.engine.pmtu_discovery;
     auto sock = os::open_udp(o);
-    if (!sock) return fail_start(log, "--listen " + l.to_string() + ": " + sock.error());
+    if (!sock) return rt.fail("--listen " + l.to_string() + ": " + sock.error());
     sockets.push_back(std::move(*sock));
   }
   // The TUN device goes last: once it exists, every failure path must remove what we added,
   // which its destructor (the device and its routes disappear with it) takes care of.
-  auto tun = os::open_tun(s.tun);
-  if (!tun) return fail_start(log, "--tun " + s.tun + ": " + tun.error());
-  int ifindex = (*tun)->ifindex();
-  if (auto st = (*net)->set_mtu(ifindex, s.mtu); !st) return fail_start(log, st.error());
-  if (auto st = (*net)->make_point_to_point_quiet(ifindex); !st) return fail_start(log, st.error());
-  if (auto st = (*net)->set_up(ifindex); !st) return fail_start(log, st.error());
-  // §2.4: the MN prefix is routed into the tunnel; the daemon keeps the route in step with
-  // the device's life (both go together).
-  if (auto st = (*net)->add_route(ifindex, s.prefix, 1024); !st) return fail_start(log, st.error());
+  auto tun = rt.open_tun(s.tun, s.engine.mtu);
+  if (!tun) return rt.fail(tun.error());
+  const int ifindex = (*tun)->ifindex();
+  const auto& prefix = s.engine.mn_prefix;
+  if (auto st = rt.net().add_route(ifindex, prefix, kPrefixRouteMetric); !st)
+    return rt.fail(st.error());
 
   os::SystemRandom rng;
-  GatewayDaemon daemon(s, rng, **tun, std::move(sockets), log, os::mono_now());
-
-  const OwnedDir control_dir{parent_dir(s.control), dir_exists(parent_dir(s.control))};
-  auto control = os::ControlServer::open(s.control, **loop, [&](const std::string& req) {
-    if (req != "show") return std::string(R"({"error":"unknown request"})");
-    return daemon.status(os::mono_now()).dump();
-  });
-  if (!control) return fail_start(log, "--control " + s.control + ": " + control.error());
-
-  os::EventLoop& l = **loop;
-  auto rearm = [&] { l.set_deadline(daemon.next_deadline()); };
+  GatewayDaemon daemon(s, rng, **tun, std::move(sockets), rt.log(), os::mono_now());
+  if (auto st = rt.serve_control(s.control, [&] { return daemon.status(os::mono_now()).dump(); });
+      !st)
+    return rt.fail(st.error());
+  rt.set_deadline_source([&] { return daemon.next_deadline(); });
   for (std::size_t i = 0; i < daemon.sockets().size(); ++i) {
-    int fd = daemon.sockets()[i]->fd();
-    auto st = l.add(fd, [&, i](std::uint32_t events) {
+    auto st = rt.watch(daemon.sockets()[i]->fd(), [&, i](std::uint32_t events) {
       if (events & EPOLLERR) daemon.on_udp_errors(i, os::mono_now());
       daemon.on_udp_readable(i, os::mono_now());
-      rearm();
     });
-    if (!st) return fail_start(log, st.error());
+    if (!st) return rt.fail(st.error());
   }
-  if (auto st = l.add((*tun)->fd(),
-                      [&](std::uint32_t) {
-                        daemon.on_tun_readable(os::mono_now());
-                        rearm();
-                      });
+  if (auto st =
+          rt.watch((*tun)->fd(), [&](std::uint32_t) { daemon.on_tun_readable(os::mono_now()); });
       !st)
-    return fail_start(log, st.error());
-  l.on_timer([&] {
-    daemon.on_timer(os::mono_now());
-    rearm();
-  });
-  int stop_signal = 0;
-  if (auto st = l.on_signals({SIGTERM, SIGINT, SIGHUP},
-                             [&](int sig) {
-                               if (sig == SIGHUP) {
-                                 log.info("SIGHUP ignored: restart to change settings");
-                                 return;
-                               }
-                               stop_signal = sig;
-                               l.stop();
-                             });
-      !st)
-    return fail_start(log, st.error());
+    return rt.fail(st.error());
+  rt.on_timer([&] { daemon.on_timer(os::mono_now()); });
+  if (auto st = rt.handle_signals(nullptr); !st) return rt.fail(st.error());
   // Everything is set up: from here on no capability is needed (least_privilege.h).
-  if (user) {
-    if (auto st = become_user(*privileges, *user, {control_dir}, gateway_keeps(), log); !st)
-      return fail_start(log, st.error());
-  }
-  rearm();
+  if (auto st = rt.drop_privileges({}, gateway_keeps()); !st) return rt.fail(st.error());
 
   std::string listening;
   for (const auto& sock : daemon.sockets())
     listening += " " + sock->local_endpoint().to_string();
-  log.info("m6t gateway up: tun ", s.tun, " mtu ", s.mtu,
-           s.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ", s.prefix.to_string(),
-           ", listening on", listening, ", control ", s.control);
+  rt.log().info("m6t gateway up: tun ", s.tun, " mtu ", s.engine.mtu,
+                s.engine.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ",
+                prefix.to_string(), ", listening on", listening, ", control ", s.control);
+  warn_if_not_forwarding(rt.log());
 
-  auto run = l.run();
-  int status = kExitOk;
-  if (!run) {
-    log.error("event loop: ", run.error());
-    status = kExitFailure;
-  }
+  int status = rt.run();
   daemon.shutdown(os::mono_now());
   // Leave nothing behind: the route explicitly, then the device (closing it removes it).
   // Without CAP_NET_ADMIN (--user) only the latter is possible; the route goes with it.
-  if (!user) {
-    if (auto st = (*net)->del_route(ifindex, s.prefix, 1024); !st)
-      log.warn("remove route: ", st.error());
+  if (!rt.has_user()) {
+    if (auto st = rt.net().del_route(ifindex, prefix, kPrefixRouteMetric); !st)
+      rt.log().warn("remove route: ", st.error());
   }
-  log.info("m6t gateway stopped", stop_signal ? std::string(" by ") + strsignal(stop_signal) : "");
+  rt.log_stopped();
   return status;
 }
 

@@ -3,9 +3,13 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include "core/wire.h"
 
@@ -17,68 +21,306 @@ using core::Endpoint4;
 using core::Ipv6Addr;
 using core::Ipv6Prefix;
 
-const std::vector<OptionSpec> kGatewayOptions = {
-    {"listen", OptionKind::kList, "ADDR:PORT",
-     "address and UDP port to serve MNs on (repeatable; §2.1: any port, e.g. 4500, 53, 3544)"},
-    {"prefix", OptionKind::kValue, "PREFIX",
-     "the MN prefix routed to the gateway (e.g. a ULA /48)"},
-    {"home-agent", OptionKind::kList, "ADDR",
-     "home agent address (repeatable): the only allowed "
-     "destination of MN traffic (§6.1.3)"},
-    {"tun", OptionKind::kValue, "NAME", "TUN device name (default m6tgw0)"},
-    {"mtu", OptionKind::kValue, "N", "tunnel MTU (default 1472, §2.6)"},
-    {"pmtu-discovery", OptionKind::kFlag, "",
-     "set the outer DF bit and lower an MN's MTU on ICMP fragmentation needed (§2.6)"},
-    {"pmtu-age-s", OptionKind::kValue, "N",
-     "a learned path MTU is probed upward again after N s (default 600)"},
-    {"temp-lifetime-ms", OptionKind::kValue, "N",
-     "lifetime of a temporary state (default 1000 ms, §2.4)"},
-    {"active-lifetime-s", OptionKind::kValue, "N",
-     "idle lifetime of an active state (default 90 s, §6.1.3)"},
-    {"rate", OptionKind::kValue, "N", "state creations per second per IPv4 address (default 10)"},
-    {"burst", OptionKind::kValue, "N", "state creations at once per IPv4 address (default 20)"},
-    {"max-states", OptionKind::kValue, "N", "cap on states (default 262144)"},
-    {"max-temp-states", OptionKind::kValue, "N", "cap on temporary states (default 65536)"},
-    {"control", OptionKind::kValue, "PATH", "control socket (default /run/m6t/gateway-<tun>.sock)"},
-    {"user", OptionKind::kValue, "NAME",
-     "after setup, run as this user with no capability (default: stay root)"},
-    {"log-level", OptionKind::kValue, "LEVEL", "error, warn, info or debug (default info)"},
-};
+// --- option builders: each writes an option's range and storage once ----------------------
 
-const std::vector<OptionSpec> kClientOptions = {
-    {"gateway", OptionKind::kList, "ADDR:PORT",
-     "tunnel gateway (repeatable: tried in order, §2.1)"},
-    {"prefix", OptionKind::kValue, "PREFIX/80", "this MN's /80 (see `m6t prefix`, §2.2)"},
-    {"tun", OptionKind::kValue, "NAME", "TUN device name (default m6t0)"},
-    {"mtu", OptionKind::kValue, "N", "tunnel MTU (default 1472, §2.6)"},
-    {"pmtu-discovery", OptionKind::kFlag, "",
-     "set the outer DF bit and lower the tunnel MTU on ICMP fragmentation needed (§2.6)"},
-    {"pmtu-age-s", OptionKind::kValue, "N",
-     "a learned path MTU is probed upward again after N s (default 600)"},
-    {"keepalive-s", OptionKind::kValue, "N", "keepalive interval when idle (default 30 s, §2.3)"},
-    {"keepalive-misses", OptionKind::kValue, "N",
-     "keepalives unanswered in a row before the gateway is taken for lost (default 3, §2.7)"},
-    {"debounce-ms", OptionKind::kValue, "N",
-     "an IPv4 change is acted on once stable this long (default 250 ms, §3)"},
-    {"backoff-max-s", OptionKind::kValue, "N",
-     "longest wait between rounds of gateways when none answers (default 64 s)"},
-    {"uplink", OptionKind::kValue, "IFNAME",
-     "IPv4 interface to use (default: that of the default route)"},
-    {"route-metric", OptionKind::kValue, "N",
-     "metric of the IPv6 default route through the tunnel (default 4096, §2.7)"},
-    {"no-default-route", OptionKind::kFlag, "", "do not install an IPv6 default route"},
-    {"hook", OptionKind::kValue, "PATH",
-     "program run on every tunnel change, with M6T_STATE, M6T_ADDRESS... in its environment"},
-    {"hook-timeout-s", OptionKind::kValue, "N",
-     "a hook still running after N s is killed (default 10)"},
-    {"claims-dir", OptionKind::kValue, "DIR",
-     "lock files keeping clients that share a /80 on different values (default /run/m6t/claims, "
-     "§2.5)"},
-    {"control", OptionKind::kValue, "PATH", "control socket (default /run/m6t/client-<tun>.sock)"},
-    {"user", OptionKind::kValue, "NAME",
-     "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"},
-    {"log-level", OptionKind::kValue, "LEVEL", "error, warn, info or debug (default info)"},
-};
+template <class T>
+std::string number_text(T v) {
+  if constexpr (std::is_floating_point_v<T>)
+    return std::to_string(std::llround(v));
+  else
+    return std::to_string(v);
+}
+
+std::string range_text(std::uint64_t lo, std::uint64_t hi) {
+  return std::to_string(lo) + " to " + std::to_string(hi);
+}
+
+std::optional<std::uint64_t> parse_number(const std::string& v, std::uint64_t lo,
+                                          std::uint64_t hi) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || end != v.data() + v.size() || n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
+Refusal not_a_number(const std::string& v, std::uint64_t lo, std::uint64_t hi) {
+  return {v, "not a whole number from " + std::to_string(lo) + " to " + std::to_string(hi)};
+}
+
+// A whole number in [lo, hi], stored in the field `get` returns (an integer or a double).
+template <class S, class Get>
+Option<S> number(const char* name, const char* help, std::uint64_t lo, std::uint64_t hi, Get get) {
+  return {{name, OptionKind::kValue, "N", help, false, range_text(lo, hi)},
+          [=](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
+            auto n = parse_number(v.back(), lo, hi);
+            if (!n) return not_a_number(v.back(), lo, hi);
+            auto& field = get(s);
+            field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
+            return std::nullopt;
+          },
+          [=](const S& s) { return number_text(get(s)); }};
+}
+
+// A duration given as a whole number of Unit (the option's name says which: -ms or -s).
+template <class Unit, class S, class Get>
+Option<S> duration(const char* name, const char* help, std::uint64_t lo, std::uint64_t hi,
+                   Get get) {
+  return {
+      {name, OptionKind::kValue, "N", help, false, range_text(lo, hi)},
+      [=](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
+        auto n = parse_number(v.back(), lo, hi);
+        if (!n) return not_a_number(v.back(), lo, hi);
+        auto& field = get(s);
+        field = std::chrono::duration_cast<std::remove_reference_t<decltype(field)>>(
+            Unit(static_cast<typename Unit::rep>(*n)));
+        return std::nullopt;
+      },
+      [=](const S& s) { return std::to_string(std::chrono::duration_cast<Unit>(get(s)).count()); }};
+}
+
+template <class S, class Get>
+Option<S> flag(const char* name, const char* help, bool when_given, Get get) {
+  return {{name, OptionKind::kFlag, "", help, false, ""},
+          [=](const std::vector<std::string>&, S& s) -> std::optional<Refusal> {
+            get(s) = when_given;
+            return std::nullopt;
+          },
+          nullptr};
+}
+
+// A string, checked by `check` (which returns why it is refused, or empty).
+template <class S, class Get, class Check>
+Option<S> text(const char* name, const char* metavar, const char* help, Get get, Check check) {
+  return {{name, OptionKind::kValue, metavar, help, false, ""},
+          [=](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
+            if (std::string why = check(v.back()); !why.empty()) return Refusal{v.back(), why};
+            get(s) = v.back();
+            return std::nullopt;
+          },
+          [=](const S& s) { return std::string(get(s)); }};
+}
+
+std::string any_text(const std::string&) {
+  return {};
+}
+
+// IFNAMSIZ - 1, and what the kernel's dev_valid_name() refuses.
+std::string ifname_check(const std::string& v) {
+  bool ok = !v.empty() && v.size() <= 15 && v != "." && v != ".." &&
+            std::none_of(v.begin(), v.end(), [](char c) {
+              return c == '/' || c == ':' || c == '%' || c <= ' ' || c == 127;
+            });
+  return ok ? "" : "not an interface name (1 to 15 characters, no '/', ':' or spaces)";
+}
+
+std::string log_level_check(const std::string& v) {
+  return v == "error" || v == "warn" || v == "info" || v == "debug"
+             ? ""
+             : "not one of error, warn, info, debug";
+}
+
+// A list of distinct endpoints (repeatable), each checked by `check` beyond its syntax.
+template <class S, class Get, class Check>
+Option<S> endpoints(const char* name, const char* help, Get get, Check check) {
+  return {{name, OptionKind::kList, "ADDR:PORT", help, true, ""},
+          [=](const std::vector<std::string>& values, S& s) -> std::optional<Refusal> {
+            std::vector<Endpoint4> out;
+            for (const auto& v : values) {
+              auto e = Endpoint4::parse(v);
+              if (!e) return Refusal{v, std::string(core::endpoint_parse_error(v))};
+              if (std::string why = check(*e); !why.empty()) return Refusal{v, why};
+              if (std::find(out.begin(), out.end(), *e) != out.end())
+                return Refusal{v, "given twice"};
+              out.push_back(*e);
+            }
+            get(s) = std::move(out);
+            return std::nullopt;
+          },
+          nullptr};
+}
+
+template <class S, class Get>
+Option<S> prefix(const char* metavar, const char* help, Get get) {
+  return {{"prefix", OptionKind::kValue, metavar, help, true, ""},
+          [=](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
+            auto p = Ipv6Prefix::parse(v.back());
+            if (!p) return Refusal{v.back(), std::string(core::prefix_parse_error(v.back()))};
+            if (p->addr.is_multicast() || p->addr.is_link_local() || p->addr.is_v4_mapped() ||
+                p->len < 8)
+              return Refusal{v.back(), "not a unicast prefix an MN can be addressed from"};
+            get(s) = *p;
+            return std::nullopt;
+          },
+          nullptr};
+}
+
+Option<GatewaySettings> home_agents() {
+  return {
+      {"home-agent", OptionKind::kList, "ADDR",
+       "home agent address (repeatable): the only allowed destination of MN traffic "
+       "(§6.1.3)",
+       true, ""},
+      [](const std::vector<std::string>& values, GatewaySettings& s) -> std::optional<Refusal> {
+        std::vector<Ipv6Addr> out;
+        for (const auto& v : values) {
+          auto a = Ipv6Addr::parse(v);
+          if (!a) return Refusal{v, "not an IPv6 address"};
+          if (a->is_multicast() || a->is_link_local() || a->is_unspecified() || a->is_loopback())
+            return Refusal{v, "not a unicast address"};
+          out.push_back(*a);
+        }
+        s.engine.home_agents = std::move(out);
+        return std::nullopt;
+      },
+      nullptr};
+}
+
+template <class S>
+Option<S> control(const char* role) {
+  return {{"control", OptionKind::kValue, "PATH", "control socket (its directory must exist)",
+           false, ""},
+          [](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
+            if (v.back().empty()) return Refusal{v.back(), "empty path"};
+            s.control = v.back();
+            return std::nullopt;
+          },
+          [role](const S& s) {
+            return s.control.empty() ? default_control_path(role, s.tun) : s.control;
+          }};
+}
+
+template <class S>
+Option<S> user(const char* help) {
+  return text<S>(
+      "user", "NAME", help, [](auto& s) -> auto& { return s.user; }, any_text);
+}
+
+template <class S>
+Option<S> log_level() {
+  return text<S>(
+      "log-level", "LEVEL", "error, warn, info or debug",
+      [](auto& s) -> auto& { return s.log_level; }, log_level_check);
+}
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const OptionTable<GatewaySettings> kGatewayOptions({
+    endpoints<GatewaySettings>(
+        "listen",
+        "address and UDP port to serve MNs on (repeatable; §2.1: any port, e.g. 4500, 53, "
+        "3544)",
+        [](auto& s) -> auto& { return s.listen; },
+        [](const Endpoint4& e) -> std::string {
+          return e.addr.value >> 28 == 0xe ? "a multicast address cannot be served" : "";
+        }),
+    prefix<GatewaySettings>(
+        "PREFIX", "the MN prefix routed to the gateway (e.g. a ULA /48)",
+        [](auto& s) -> auto& { return s.engine.mn_prefix; }),
+    home_agents(),
+    text<GatewaySettings>(
+        "tun", "NAME", "TUN device name", [](auto& s) -> auto& { return s.tun; }, ifname_check),
+    number<GatewaySettings>(
+        "mtu", "tunnel MTU (§2.6)", wire::kMinIpv6Mtu, wire::kMaxMtu,
+        [](auto& s) -> auto& { return s.engine.mtu; }),
+    flag<GatewaySettings>(
+        "pmtu-discovery",
+        "set the outer DF bit and lower an MN's MTU on ICMP fragmentation needed (§2.6)", true,
+        [](auto& s) -> auto& { return s.engine.pmtu_discovery; }),
+    duration<seconds, GatewaySettings>(
+        "pmtu-age-s", "a learned path MTU is probed upward again after this many seconds", 1, 86400,
+        [](auto& s) -> auto& { return s.engine.pmtu_age; }),
+    duration<milliseconds, GatewaySettings>(
+        "temp-lifetime-ms", "lifetime of a temporary state in milliseconds (§2.4)", 1, 600000,
+        [](auto& s) -> auto& { return s.engine.states.temp_lifetime; }),
+    duration<seconds, GatewaySettings>(
+        "active-lifetime-s", "idle lifetime of an active state in seconds (§6.1.3)", 1, 86400,
+        [](auto& s) -> auto& { return s.engine.states.active_lifetime; }),
+    number<GatewaySettings>(
+        "rate", "state creations per second per IPv4 address (§6.1.3)", 1, 1000000,
+        [](auto& s) -> auto& { return s.engine.creation_rate.rate_per_s; }),
+    number<GatewaySettings>(
+        "burst", "state creations at once per IPv4 address", 1, 1000000,
+        [](auto& s) -> auto& { return s.engine.creation_rate.burst; }),
+    number<GatewaySettings>(
+        "max-states", "cap on states", 1, 16000000,
+        [](auto& s) -> auto& { return s.engine.states.max_states; }),
+    number<GatewaySettings>(
+        "max-temp-states", "cap on temporary states (at most --max-states)", 1, 16000000,
+        [](auto& s) -> auto& { return s.engine.states.max_temp_states; }),
+    control<GatewaySettings>("gateway"),
+    user<GatewaySettings>("after setup, run as this user with no capability (default: stay "
+                          "root)"),
+    log_level<GatewaySettings>(),
+});
+
+const OptionTable<ClientSettings> kClientOptions({
+    endpoints<ClientSettings>(
+        "gateway", "tunnel gateway (repeatable: tried in order, §2.1)",
+        [](auto& s) -> auto& { return s.engine.gateways; },
+        [](const Endpoint4& g) -> std::string {
+          return g.addr.is_unspecified() || g.addr.value >> 28 == 0xe || g.addr.value >> 24 == 127
+                     ? "not a gateway address"
+                     : "";
+        }),
+    prefix<ClientSettings>(
+        "PREFIX/80", "this MN's /80 (see `m6t prefix`, §2.2)",
+        [](auto& s) -> auto& { return s.engine.prefix; }),
+    text<ClientSettings>(
+        "tun", "NAME", "TUN device name", [](auto& s) -> auto& { return s.tun; }, ifname_check),
+    number<ClientSettings>(
+        "mtu", "tunnel MTU (§2.6)", wire::kMinIpv6Mtu, wire::kMaxMtu,
+        [](auto& s) -> auto& { return s.engine.mtu; }),
+    flag<ClientSettings>(
+        "pmtu-discovery",
+        "set the outer DF bit and lower the tunnel MTU on ICMP fragmentation needed (§2.6)", true,
+        [](auto& s) -> auto& { return s.engine.pmtu_discovery; }),
+    duration<seconds, ClientSettings>(
+        "pmtu-age-s", "a learned path MTU is probed upward again after this many seconds", 1, 86400,
+        [](auto& s) -> auto& { return s.engine.pmtu_age; }),
+    duration<seconds, ClientSettings>(
+        "keepalive-s", "keepalive interval in seconds when idle (§2.3)", 1, 86400,
+        [](auto& s) -> auto& { return s.engine.keepalive_interval; }),
+    number<ClientSettings>(
+        "keepalive-misses",
+        "keepalives unanswered in a row before the gateway is taken for lost (§2.7)", 1, 100,
+        [](auto& s) -> auto& { return s.engine.max_unanswered; }),
+    duration<milliseconds, ClientSettings>(
+        "debounce-ms", "an IPv4 change is acted on once stable this many milliseconds (§3)", 0,
+        60000, [](auto& s) -> auto& { return s.engine.debounce; }),
+    duration<seconds, ClientSettings>(
+        "backoff-max-s", "longest wait in seconds between rounds of gateways when none answers", 1,
+        3600, [](auto& s) -> auto& { return s.engine.backoff_max; }),
+    text<ClientSettings>(
+        "uplink", "IFNAME", "IPv4 interface to use (default: that of the default route)",
+        [](auto& s) -> auto& { return s.uplink; }, ifname_check),
+    number<ClientSettings>(
+        "route-metric", "metric of the IPv6 default route through the tunnel (§2.7)", 1,
+        0xffffffffu, [](auto& s) -> auto& { return s.route_metric; }),
+    flag<ClientSettings>(
+        "no-default-route", "do not install an IPv6 default route", false,
+        [](auto& s) -> auto& { return s.default_route; }),
+    text<ClientSettings>(
+        "hook", "PATH",
+        "program run on every tunnel change, with M6T_STATE, M6T_ADDRESS... in its environment",
+        [](auto& s) -> auto& { return s.hook; },
+        [](const std::string& v) -> std::string {
+          // A relative path would depend on the daemon's working directory.
+          return v.empty() || v.front() == '/' ? "" : "give an absolute path";
+        }),
+    duration<seconds, ClientSettings>(
+        "hook-timeout-s", "a hook still running after this many seconds is killed", 1, 3600,
+        [](auto& s) -> auto& { return s.hook_timeout; }),
+    text<ClientSettings>(
+        "claims-dir", "DIR",
+        "lock files keeping clients that share a /80 on different values (§2.5)",
+        [](auto& s) -> auto& { return s.claims_dir; },
+        [](const std::string& v) -> std::string { return v.empty() ? "empty path" : ""; }),
+    control<ClientSettings>("client"),
+    user<ClientSettings>(
+        "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"),
+    log_level<ClientSettings>(),
+});
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -91,19 +333,6 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     std::swap(prev, cur);
   }
   return prev[b.size()];
-}
-
-std::string suggestion(const std::string& key, const std::vector<OptionSpec>& specs) {
-  std::string best;
-  std::size_t best_d = 3;
-  for (const auto& s : specs) {
-    std::size_t d = edit_distance(key, s.name);
-    if (d < best_d) {
-      best_d = d;
-      best = s.name;
-    }
-  }
-  return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
 std::string where(const std::string& path, const toml::source_region& src) {
@@ -121,7 +350,25 @@ std::optional<std::string> scalar_text(const toml::node& n) {
   return std::nullopt;
 }
 
-// --- validation helpers ---------------------------------------------------------------------
+// Reads and parses a TOML file. A file that cannot be read gives the system's reason (toml++
+// alone would say "File could not be opened for reading" at line 0).
+std::optional<SettingsError> parse_file(const std::string& path, toml::table& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return SettingsError{path + ": " + std::strerror(errno)};
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return SettingsError{path + ": " + std::strerror(errno)};
+  try {
+    out = toml::parse(text.str(), path);
+  } catch (const toml::parse_error& e) {
+    std::string what(e.description());
+    if (e.source().begin.line == 0) return SettingsError{path + ": " + what};
+    return SettingsError{path + ":" + std::to_string(e.source().begin.line) + ": " + what};
+  }
+  return std::nullopt;
+}
+
+// --- validation -----------------------------------------------------------------------------
 
 std::string quote(const std::string& name, const RawValue& raw, const std::string& value) {
   if (raw.origin.rfind("--", 0) == 0) return raw.origin + " " + value;
@@ -142,121 +389,61 @@ SettingsError missing(const std::string& name) {
   return {"missing --" + name + " (or '" + name + "' in the config file)"};
 }
 
-std::optional<SettingsError> get_uint(const RawOptions& raw, const std::string& name,
-                                      std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
-  const RawValue* r = find(raw, name);
-  if (!r) return std::nullopt;
-  const std::string& v = r->values.back();
-  std::uint64_t n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || end != v.data() + v.size() || n < lo || n > hi)
-    return bad(name, *r, v,
-               "not a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
-  out = n;
-  return std::nullopt;
-}
-
-template <class T>
-std::optional<SettingsError> get_uint_as(const RawOptions& raw, const std::string& name,
-                                         std::uint64_t lo, std::uint64_t hi, T& out) {
-  std::uint64_t n = static_cast<std::uint64_t>(out);
-  if (auto e = get_uint(raw, name, lo, hi, n)) return e;
-  out = static_cast<T>(n);
-  return std::nullopt;
-}
-
-std::optional<SettingsError> get_endpoints(const RawOptions& raw, const std::string& name,
-                                           std::vector<Endpoint4>& out) {
-  const RawValue* r = find(raw, name);
-  if (!r) return missing(name);
-  out.clear();
-  for (const auto& v : r->values) {
-    auto e = Endpoint4::parse(v);
-    if (!e) return bad(name, *r, v, "not an IPv4 ADDR:PORT (e.g. 203.0.113.2:4500)");
-    if (std::find(out.begin(), out.end(), *e) != out.end()) return bad(name, *r, v, "given twice");
-    out.push_back(*e);
+// Every option of the table, in its order: the value given, or the default kept.
+template <class S>
+std::optional<SettingsError> apply(const OptionTable<S>& table, const RawOptions& raw, S& out) {
+  out = S{};
+  for (const auto& o : table.options()) {
+    const RawValue* r = find(raw, o.spec.name);
+    if (!r) {
+      if (o.spec.required) return missing(o.spec.name);
+      continue;
+    }
+    if (auto refused = o.set(r->values, out))
+      return bad(o.spec.name, *r, refused->value, refused->why);
   }
   return std::nullopt;
 }
 
-std::optional<SettingsError> get_prefix(const RawOptions& raw, Ipv6Prefix& out) {
-  const RawValue* r = find(raw, "prefix");
-  if (!r) return missing("prefix");
-  const std::string& v = r->values.back();
-  auto p = Ipv6Prefix::parse(v);
-  if (!p) return bad("prefix", *r, v, std::string(core::prefix_parse_error(v)));
-  if (p->addr.is_multicast() || p->addr.is_link_local() || p->addr.is_v4_mapped() || p->len < 8)
-    return bad("prefix", *r, v, "not a unicast prefix an MN can be addressed from");
-  out = *p;
-  return std::nullopt;
-}
-
-std::optional<SettingsError> get_string(const RawOptions& raw, const std::string& name,
-                                        std::string& out) {
-  if (const RawValue* r = find(raw, name)) out = r->values.back();
-  return std::nullopt;
-}
-
-std::optional<SettingsError> get_ifname(const RawOptions& raw, const std::string& name,
-                                        std::string& out) {
+SettingsError bad_value(const RawOptions& raw, const std::string& name, const std::string& why) {
   const RawValue* r = find(raw, name);
-  if (!r) return std::nullopt;
-  const std::string& v = r->values.back();
-  // IFNAMSIZ - 1, and what the kernel's dev_valid_name() refuses.
-  bool ok = !v.empty() && v.size() <= 15 && v != "." && v != ".." &&
-            std::none_of(v.begin(), v.end(), [](char c) {
-              return c == '/' || c == ':' || c == '%' || c <= ' ' || c == 127;
-            });
-  if (!ok)
-    return bad(name, *r, v, "not an interface name (1 to 15 characters, no '/', ':' or spaces)");
-  out = v;
-  return std::nullopt;
-}
-
-template <class Settings>
-std::optional<SettingsError> get_pmtu(const RawOptions& raw, Settings& out) {
-  out.pmtu_discovery = find(raw, "pmtu-discovery") != nullptr;
-  std::uint64_t age = static_cast<std::uint64_t>(out.pmtu_age.count());
-  if (auto e = get_uint(raw, "pmtu-age-s", 1, 86400, age)) return e;
-  out.pmtu_age = std::chrono::seconds(age);
-  return std::nullopt;
-}
-
-std::optional<SettingsError> get_log_level(const RawOptions& raw, std::string& out) {
-  const RawValue* r = find(raw, "log-level");
-  if (!r) return std::nullopt;
-  const std::string& v = r->values.back();
-  if (v != "error" && v != "warn" && v != "info" && v != "debug")
-    return bad("log-level", *r, v, "not one of error, warn, info, debug");
-  out = v;
-  return std::nullopt;
+  return bad(name, *r, r->values.back(), why);
 }
 
 }  // namespace
 
-const std::vector<OptionSpec>& gateway_options() {
+const OptionTable<GatewaySettings>& gateway_options() {
   return kGatewayOptions;
 }
-const std::vector<OptionSpec>& client_options() {
+const OptionTable<ClientSettings>& client_options() {
   return kClientOptions;
+}
+
+std::string suggestion(const std::string& key, const std::vector<OptionSpec>& specs) {
+  std::string best;
+  std::size_t best_d = 3;
+  for (const auto& s : specs) {
+    std::size_t d = edit_distance(key, s.name);
+    if (d < best_d) {
+      best_d = d;
+      best = s.name;
+    }
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
 std::optional<SettingsError> config_sections(const std::string& path,
                                              std::vector<std::string>& out) {
-  try {
-    toml::table doc = toml::parse_file(path);
-    for (auto&& [key, node] : doc) {
-      std::string k(key.str());
-      if ((k == "gateway" || k == "client") && node.is_table()) {
-        out.push_back(k);
-      } else {
-        return SettingsError{where(path, node.source()) + ": unknown table '" + k +
-                             "' (expected [gateway] or [client])"};
-      }
+  toml::table doc;
+  if (auto e = parse_file(path, doc)) return e;
+  for (auto&& [key, node] : doc) {
+    std::string k(key.str());
+    if ((k == "gateway" || k == "client") && node.is_table()) {
+      out.push_back(k);
+    } else {
+      return SettingsError{where(path, node.source()) + ": unknown table '" + k +
+                           "' (expected [gateway] or [client])"};
     }
-  } catch (const toml::parse_error& e) {
-    return SettingsError{path + ":" + std::to_string(e.source().begin.line) + ": " +
-                         std::string(e.description())};
   }
   if (out.empty()) return SettingsError{path + ": no [gateway] or [client] table"};
   return std::nullopt;
@@ -265,13 +452,7 @@ std::optional<SettingsError> config_sections(const std::string& path,
 std::optional<SettingsError> load_config(const std::string& path, const std::string& section,
                                          const std::vector<OptionSpec>& specs, RawOptions& out) {
   toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::string what(e.description());
-    if (e.source().begin.line == 0) return SettingsError{path + ": " + what};
-    return SettingsError{path + ":" + std::to_string(e.source().begin.line) + ": " + what};
-  }
+  if (auto e = parse_file(path, doc)) return e;
   const toml::table* table = doc[section].as_table();
   if (!table) return SettingsError{path + ": no [" + section + "] table"};
   for (auto&& [key, node] : *table) {
@@ -313,91 +494,28 @@ RawOptions merge(RawOptions from_config, const RawOptions& from_cli) {
 }
 
 std::optional<SettingsError> validate(const RawOptions& raw, GatewaySettings& out) {
-  if (auto e = get_endpoints(raw, "listen", out.listen)) return e;
-  for (const auto& l : out.listen)
-    if (l.addr.value >> 28 == 0xe)
-      return SettingsError{"--listen " + l.to_string() + ": a multicast address cannot be served"};
-  if (auto e = get_prefix(raw, out.prefix)) return e;
-  if (out.prefix.len > wire::kMnPrefixLen) {
-    const RawValue* r = find(raw, "prefix");
-    return bad("prefix", *r, r->values.back(), "longer than /80: no MN /80 fits in it (§2.2)");
-  }
-  const RawValue* has = find(raw, "home-agent");
-  if (!has) return missing("home-agent");
-  out.home_agents.clear();
-  for (const auto& v : has->values) {
-    auto a = Ipv6Addr::parse(v);
-    if (!a) return bad("home-agent", *has, v, "not an IPv6 address");
-    if (a->is_multicast() || a->is_link_local() || a->is_unspecified() || a->is_loopback())
-      return bad("home-agent", *has, v, "not a unicast address");
-    if (out.prefix.contains(*a))
-      return bad("home-agent", *has, v, "inside the MN prefix " + out.prefix.to_string());
-    out.home_agents.push_back(*a);
-  }
-  if (auto e = get_ifname(raw, "tun", out.tun)) return e;
-  if (auto e = get_uint_as(raw, "mtu", wire::kMinIpv6Mtu, wire::kMaxMtu, out.mtu)) return e;
-  if (auto e = get_pmtu(raw, out)) return e;
-  std::uint64_t ms = static_cast<std::uint64_t>(out.temp_lifetime.count());
-  if (auto e = get_uint(raw, "temp-lifetime-ms", 1, 600000, ms)) return e;
-  out.temp_lifetime = std::chrono::milliseconds(ms);
-  std::uint64_t s = static_cast<std::uint64_t>(out.active_lifetime.count());
-  if (auto e = get_uint(raw, "active-lifetime-s", 1, 86400, s)) return e;
-  out.active_lifetime = std::chrono::seconds(s);
-  std::uint64_t rate = static_cast<std::uint64_t>(std::llround(out.rate));
-  if (auto e = get_uint(raw, "rate", 1, 1000000, rate)) return e;
-  out.rate = static_cast<double>(rate);
-  if (auto e = get_uint_as(raw, "burst", 1, 1000000, out.burst)) return e;
-  if (auto e = get_uint_as(raw, "max-states", 1, 16000000, out.max_states)) return e;
-  if (auto e = get_uint_as(raw, "max-temp-states", 1, 16000000, out.max_temp_states)) return e;
-  if (out.max_temp_states > out.max_states) out.max_temp_states = out.max_states;
-  if (auto e = get_string(raw, "control", out.control)) return e;
+  if (auto e = apply(gateway_options(), raw, out)) return e;
+  const Ipv6Prefix& prefix = out.engine.mn_prefix;
+  if (prefix.len > wire::kMnPrefixLen)
+    return bad_value(raw, "prefix", "longer than /80: no MN /80 fits in it (§2.2)");
+  for (const auto& ha : out.engine.home_agents)
+    if (prefix.contains(ha))
+      return bad("home-agent", *find(raw, "home-agent"), ha.to_string(),
+                 "inside the MN prefix " + prefix.to_string());
+  auto& states = out.engine.states;
+  states.max_temp_states = std::min(states.max_temp_states, states.max_states);
   if (out.control.empty()) out.control = default_control_path("gateway", out.tun);
-  if (auto e = get_string(raw, "user", out.user)) return e;
-  return get_log_level(raw, out.log_level);
+  return std::nullopt;
 }
 
 std::optional<SettingsError> validate(const RawOptions& raw, ClientSettings& out) {
-  if (auto e = get_endpoints(raw, "gateway", out.gateways)) return e;
-  for (const auto& g : out.gateways)
-    if (g.addr.is_unspecified() || g.addr.value >> 28 == 0xe || g.addr.value >> 24 == 127)
-      return SettingsError{"--gateway " + g.to_string() + ": not a gateway address"};
-  if (auto e = get_prefix(raw, out.prefix)) return e;
-  if (out.prefix.len != wire::kMnPrefixLen) {
-    const RawValue* r = find(raw, "prefix");
-    return bad("prefix", *r, r->values.back(),
-               "the MN prefix must be a /80: /48 + subnet ID + MN ID (§2.2; `m6t prefix` makes "
-               "one)");
-  }
-  if (auto e = get_ifname(raw, "tun", out.tun)) return e;
-  if (auto e = get_uint_as(raw, "mtu", wire::kMinIpv6Mtu, wire::kMaxMtu, out.mtu)) return e;
-  if (auto e = get_pmtu(raw, out)) return e;
-  std::uint64_t ka = static_cast<std::uint64_t>(out.keepalive.count());
-  if (auto e = get_uint(raw, "keepalive-s", 1, 86400, ka)) return e;
-  out.keepalive = std::chrono::seconds(ka);
-  if (auto e = get_uint_as(raw, "keepalive-misses", 1, 100, out.keepalive_misses)) return e;
-  std::uint64_t db = static_cast<std::uint64_t>(out.debounce.count());
-  if (auto e = get_uint(raw, "debounce-ms", 0, 60000, db)) return e;
-  out.debounce = std::chrono::milliseconds(db);
-  std::uint64_t bo = static_cast<std::uint64_t>(out.backoff_max.count());
-  if (auto e = get_uint(raw, "backoff-max-s", 1, 3600, bo)) return e;
-  out.backoff_max = std::chrono::seconds(bo);
-  if (auto e = get_ifname(raw, "uplink", out.uplink)) return e;
-  if (auto e = get_uint_as(raw, "route-metric", 1, 0xffffffffu, out.route_metric)) return e;
-  out.default_route = find(raw, "no-default-route") == nullptr;
-  if (auto e = get_string(raw, "hook", out.hook)) return e;
-  if (!out.hook.empty() && out.hook.front() != '/') {
-    const RawValue* r = find(raw, "hook");
-    // A relative path would depend on the daemon's working directory.
-    return bad("hook", *r, out.hook, "give an absolute path");
-  }
-  std::uint64_t ht = static_cast<std::uint64_t>(out.hook_timeout.count());
-  if (auto e = get_uint(raw, "hook-timeout-s", 1, 3600, ht)) return e;
-  out.hook_timeout = std::chrono::seconds(ht);
-  if (auto e = get_string(raw, "claims-dir", out.claims_dir)) return e;
-  if (auto e = get_string(raw, "control", out.control)) return e;
+  if (auto e = apply(client_options(), raw, out)) return e;
+  if (out.engine.prefix.len != wire::kMnPrefixLen)
+    return bad_value(raw, "prefix",
+                     "the MN prefix must be a /80: /48 + subnet ID + MN ID (§2.2; `m6t prefix` "
+                     "makes one)");
   if (out.control.empty()) out.control = default_control_path("client", out.tun);
-  if (auto e = get_string(raw, "user", out.user)) return e;
-  return get_log_level(raw, out.log_level);
+  return std::nullopt;
 }
 
 SettingsError::SettingsError(std::string m) {

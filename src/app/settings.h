@@ -1,26 +1,36 @@
-// Daemon settings: one table of options feeds both the command line (CLI11) and the config
-// file (TOML, a [gateway] or [client] table whose keys are the long option names), and one
-// validator turns either into typed settings with errors that say what is wrong and where.
+// Daemon settings: one table of options per daemon is the only source of every option's
+// name, help, accepted range and default. The command line (CLI11), the config file (TOML, a
+// [gateway] or [client] table whose keys are the long option names), `--help`,
+// `check-config` and the man page all derive from it; the defaults themselves are those of
+// the core's config structs (core/*_engine.h) and of the daemon-only fields below, written
+// once. One validator turns either source into typed settings, with errors that say what is
+// wrong and where.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/address.h"
+#include "core/client_engine.h"
+#include "core/gateway_engine.h"
 
 namespace m6t::app {
 
 enum class OptionKind { kValue, kList, kFlag };
 
+// What the parsers need to know of an option.
 struct OptionSpec {
-  const char* name;  // long option name without "--"; also the config key
-  OptionKind kind;
-  const char* metavar;
-  const char* help;
+  std::string name;  // long option name without "--"; also the config key
+  OptionKind kind = OptionKind::kValue;
+  std::string metavar;  // "N", "ADDR:PORT"...; empty for flags
+  std::string help;     // what it does
+  bool required = false;
+  std::string range;  // accepted values, e.g. "1280 to 65507"; empty when not a number
 };
 
 // Values as given, before validation, with where each came from ("--listen" or "f.toml:3").
@@ -39,52 +49,91 @@ struct SettingsError {
   std::string message;
 };
 
+// A value an option refused, and why ("not a whole number from 1 to 100").
+struct Refusal {
+  std::string value;
+  std::string why;
+};
+
+// One option of the settings type S: its spec, how a given value is stored, and how the
+// value of a settings object is shown (the default, when shown for S{}; empty: none shown).
+template <class S>
+struct Option {
+  OptionSpec spec;
+  std::function<std::optional<Refusal>(const std::vector<std::string>& values, S& out)> set;
+  std::function<std::string(const S&)> show;
+};
+
+template <class S>
+class OptionTable {
+ public:
+  explicit OptionTable(std::vector<Option<S>> options) : options_(std::move(options)) {
+    for (const auto& o : options_)
+      specs_.push_back(o.spec);
+  }
+  const std::vector<Option<S>>& options() const { return options_; }
+  const std::vector<OptionSpec>& specs() const { return specs_; }
+  const Option<S>* find(const std::string& name) const {
+    for (const auto& o : options_)
+      if (o.spec.name == name) return &o;
+    return nullptr;
+  }
+
+ private:
+  std::vector<Option<S>> options_;
+  std::vector<OptionSpec> specs_;
+};
+
+inline constexpr const char* kControlDir = "/run/m6t";
+
 struct GatewaySettings {
+  // The protocol's settings (prefix, home agents, MTU, lifetimes, rates, caps), with the core's
+  // defaults.
+  core::GatewayConfig engine;
   std::vector<core::Endpoint4> listen;
-  core::Ipv6Prefix prefix;
-  std::vector<core::Ipv6Addr> home_agents;
   std::string tun = "m6tgw0";
-  std::uint32_t mtu = 1472;
-  bool pmtu_discovery = false;  // path-MTU mode: DF set, ICMPv4 lowers one MN's MTU
-  std::chrono::seconds pmtu_age{600};
-  std::chrono::milliseconds temp_lifetime{1000};
-  std::chrono::seconds active_lifetime{90};
-  double rate = 10;
-  std::uint32_t burst = 20;
-  std::uint32_t max_states = 262144;
-  std::uint32_t max_temp_states = 65536;
-  std::string control;  // empty: default path
+  std::string control;  // empty: default_control_path("gateway", tun)
   std::string user;     // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
 };
 
 struct ClientSettings {
-  std::vector<core::Endpoint4> gateways;
-  core::Ipv6Prefix prefix;  // a /80
+  // The protocol's settings (prefix, gateways, MTU, keepalive and mobility timers), with the
+  // core's defaults.
+  core::ClientConfig engine;
   std::string tun = "m6t0";
-  std::uint32_t mtu = 1472;
-  bool pmtu_discovery = false;  // path-MTU mode: DF set, ICMPv4 lowers the tunnel's MTU
-  std::chrono::seconds pmtu_age{600};
-  std::chrono::seconds keepalive{30};
-  std::uint32_t keepalive_misses = 3;
-  std::chrono::milliseconds debounce{250};
-  std::chrono::seconds backoff_max{64};
   std::string uplink;  // empty: the interface of the default route
+  // §2.7: a metric high enough that a native IPv6 default route stays preferred.
   std::uint32_t route_metric = 4096;
   bool default_route = true;
   std::string hook;  // empty: none
   std::chrono::seconds hook_timeout{10};
-  std::string claims_dir = "/run/m6t/claims";
-  std::string control;
-  std::string user;  // empty: stay root (see src/app/least_privilege.h)
+  std::string claims_dir = std::string(kControlDir) + "/claims";
+  std::string control;  // empty: default_control_path("client", tun)
+  std::string user;     // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
 };
 
-const std::vector<OptionSpec>& gateway_options();
-const std::vector<OptionSpec>& client_options();
+const OptionTable<GatewaySettings>& gateway_options();
+const OptionTable<ClientSettings>& client_options();
+
+// The help text of an option as `--help` and the man page show it: what it does, then the
+// accepted range and the default (of S{}), or "required".
+template <class S>
+std::string describe(const Option<S>& o) {
+  std::string extra;
+  if (o.spec.required) extra = "required";
+  if (!o.spec.range.empty()) extra += (extra.empty() ? "" : ", ") + o.spec.range;
+  if (!o.spec.required && o.show) {
+    std::string d = o.show(S{});
+    if (!d.empty()) extra += (extra.empty() ? "default " : ", default ") + d;
+  }
+  return extra.empty() ? o.spec.help : o.spec.help + " [" + extra + "]";
+}
 
 // Reads the [section] table of a TOML file into raw options. Unknown keys, wrong types and
-// syntax errors are SettingsErrors naming the file and line.
+// syntax errors are SettingsErrors naming the file and line; a file that cannot be read says
+// why (the system's reason).
 std::optional<SettingsError> load_config(const std::string& path, const std::string& section,
                                          const std::vector<OptionSpec>& specs, RawOptions& out);
 // Which of "gateway" and "client" a config file has tables for.
@@ -97,7 +146,9 @@ RawOptions merge(RawOptions from_config, const RawOptions& from_cli);
 std::optional<SettingsError> validate(const RawOptions& raw, GatewaySettings& out);
 std::optional<SettingsError> validate(const RawOptions& raw, ClientSettings& out);
 
+// The closest option name to a mistyped one, as " (did you mean 'prefix'?)"; empty if none.
+std::string suggestion(const std::string& name, const std::vector<OptionSpec>& specs);
+
 std::string default_control_path(const std::string& role, const std::string& tun);
-inline constexpr const char* kControlDir = "/run/m6t";
 
 }  // namespace m6t::app

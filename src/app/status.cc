@@ -16,6 +16,13 @@ json ms_ago(std::optional<core::Time> t, core::Time now) {
   return core::ms_between(*t, now);
 }
 
+std::int64_t seconds(core::Duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
+std::int64_t millis(core::Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
 json opt_str(const std::optional<core::Ipv6Addr>& a) {
   return a ? json(a->to_string()) : json(nullptr);
 }
@@ -58,23 +65,24 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
   j["version"] = kVersion;
   j["uptime_s"] = core::ms_between(started, now) / 1000;
   j["tun"] = settings.tun;
-  j["mtu"] = settings.mtu;
-  j["pmtu_discovery"] = settings.pmtu_discovery;
-  j["pmtu_age_s"] = settings.pmtu_age.count();
-  const core::PathMtuConfig pmtu{settings.mtu, settings.pmtu_discovery, settings.pmtu_age};
-  j["prefix"] = settings.prefix.to_string();
+  const core::GatewayConfig& cfg = settings.engine;
+  j["mtu"] = cfg.mtu;
+  j["pmtu_discovery"] = cfg.pmtu_discovery;
+  j["pmtu_age_s"] = seconds(cfg.pmtu_age);
+  const core::PathMtuConfig pmtu{cfg.mtu, cfg.pmtu_discovery, cfg.pmtu_age};
+  j["prefix"] = cfg.mn_prefix.to_string();
   j["home_agents"] = json::array();
-  for (const auto& ha : settings.home_agents)
+  for (const auto& ha : cfg.home_agents)
     j["home_agents"].push_back(ha.to_string());
   j["listen"] = json::array();
   for (const auto& l : settings.listen)
     j["listen"].push_back(l.to_string());
-  j["limits"] = {{"temp_lifetime_ms", settings.temp_lifetime.count()},
-                 {"active_lifetime_s", settings.active_lifetime.count()},
-                 {"rate", settings.rate},
-                 {"burst", settings.burst},
-                 {"max_states", settings.max_states},
-                 {"max_temp_states", settings.max_temp_states}};
+  j["limits"] = {{"temp_lifetime_ms", millis(cfg.states.temp_lifetime)},
+                 {"active_lifetime_s", seconds(cfg.states.active_lifetime)},
+                 {"rate", cfg.creation_rate.rate_per_s},
+                 {"burst", cfg.creation_rate.burst},
+                 {"max_states", cfg.states.max_states},
+                 {"max_temp_states", cfg.states.max_temp_states}};
   const core::StateTable& table = engine.states();
   json states = json::array();
   table.for_each([&](const core::State& s) {
@@ -126,19 +134,19 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
   j["version"] = kVersion;
   j["uptime_s"] = core::ms_between(started, now) / 1000;
   j["tun"] = settings.tun;
-  j["mtu_configured"] = settings.mtu;
-  j["pmtu_discovery"] = settings.pmtu_discovery;
-  j["pmtu_age_s"] = settings.pmtu_age.count();
-  path_mtu_json(j, engine.path_mtu(), {settings.mtu, settings.pmtu_discovery, settings.pmtu_age},
-                now);
-  j["prefix"] = settings.prefix.to_string();
+  const core::ClientConfig& cfg = settings.engine;
+  j["mtu_configured"] = cfg.mtu;
+  j["pmtu_discovery"] = cfg.pmtu_discovery;
+  j["pmtu_age_s"] = seconds(cfg.pmtu_age);
+  path_mtu_json(j, engine.path_mtu(), {cfg.mtu, cfg.pmtu_discovery, cfg.pmtu_age}, now);
+  j["prefix"] = cfg.prefix.to_string();
   j["state"] = core::to_string(engine.state());
   j["liveness"] = core::to_string(engine.liveness());
   j["address"] = opt_str(engine.address());
   auto gw = engine.gateway();
   j["gateway"] = gw ? json(gw->to_string()) : json(nullptr);
   j["gateways"] = json::array();
-  for (const auto& g : settings.gateways)
+  for (const auto& g : cfg.gateways)
     j["gateways"].push_back(g.to_string());
   const core::Uplink& u = engine.uplink();
   j["uplink"] = {{"interface", settings.uplink.empty() ? json(nullptr) : json(settings.uplink)},
@@ -146,7 +154,7 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
                  {"address", u.connected ? json(u.address.to_string()) : json(nullptr)},
                  {"router", u.connected ? json(u.router.to_string()) : json(nullptr)},
                  {"ifindex", u.ifindex}};
-  j["keepalive_s"] = settings.keepalive.count();
+  j["keepalive_s"] = seconds(cfg.keepalive_interval);
   j["last_keepalive_sent_ms_ago"] = ms_ago(engine.last_keepalive_sent(), now);
   j["last_keepalive_answered_ms_ago"] = ms_ago(engine.last_keepalive_answered(), now);
   j["last_received_ms_ago"] = ms_ago(engine.last_received(), now);

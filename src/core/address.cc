@@ -93,13 +93,20 @@ bool host_bits_zero(const Ipv6Addr& a, unsigned len) {
 
 }  // namespace
 
-std::optional<Endpoint4> Endpoint4::parse(std::string_view text) {
+std::string_view endpoint_parse_error(std::string_view text) {
   auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  auto addr = Ipv4Addr::parse(text.substr(0, colon));
+  if (colon == std::string_view::npos) return "missing :PORT (ADDR:PORT, e.g. 203.0.113.2:4500)";
+  if (!Ipv4Addr::parse(text.substr(0, colon))) return "not an IPv4 address before ':'";
   auto port = parse_uint(text.substr(colon + 1), 65535);
-  if (!addr || !port || *port == 0) return std::nullopt;
-  return Endpoint4{*addr, static_cast<std::uint16_t>(*port)};
+  if (!port || *port == 0) return "port is not a number from 1 to 65535";
+  return {};
+}
+
+std::optional<Endpoint4> Endpoint4::parse(std::string_view text) {
+  if (!endpoint_parse_error(text).empty()) return std::nullopt;
+  auto colon = text.rfind(':');
+  return Endpoint4{*Ipv4Addr::parse(text.substr(0, colon)),
+                   static_cast<std::uint16_t>(*parse_uint(text.substr(colon + 1), 65535))};
 }
 
 std::string Endpoint4::to_string() const {

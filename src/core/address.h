@@ -64,6 +64,8 @@ struct Ipv6Prefix {
 
 // Why a prefix string was refused, for error messages.
 std::string_view prefix_parse_error(std::string_view text);
+// Why an "A.B.C.D:PORT" string was refused (empty when it parses), for error messages.
+std::string_view endpoint_parse_error(std::string_view text);
 
 // RFC 4193 §3.2: a locally assigned ULA /48 (fd00::/8 + 40-bit pseudo-random Global ID).
 // §3.2.2's SHA-1 construction only exists to derive randomness on hosts without a good source;

@@ -1,7 +1,7 @@
 // The MTU of one tunnel path (§2.6): the gateway keeps one per MN state, the client one for its
 // tunnel. By default it is the configured MTU and the outer DF bit is clear, so that IPv4
-// routers on a smaller link fragment ("SHOULD NOT set the DF bit"). In path-MTU mode (path-MTU
-// mode) the DF bit is set and ICMPv4 "fragmentation needed" lowers the path's MTU: §2.6 "Reception
+// routers on a smaller link fragment ("SHOULD NOT set the DF bit"). In path-MTU mode
+// the DF bit is set and ICMPv4 "fragmentation needed" lowers the path's MTU: §2.6 "Reception
 // of ICMP Packet too big messages from IPv4 routers on the path may be used to locally update the
 // MTU".
 //

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "os/fs.h"
 #include "os/unique_fd.h"
 
 namespace m6t::os {
@@ -193,7 +192,12 @@ OsResult<std::unique_ptr<ControlServer>> ControlServer::open(const std::string& 
   auto addr = unix_address(path);
   if (!addr) return OsError{addr.error()};
   if (const auto slash = path.find_last_of('/'); slash != std::string::npos && slash > 0) {
-    if (auto r = make_dirs(path.substr(0, slash)); !r) return OsError{r.error()};
+    // A missing directory is the caller's to create or refuse: creating it here would leave
+    // it behind for good.
+    struct stat dir {};
+    const std::string parent = path.substr(0, slash);
+    if (::stat(parent.c_str(), &dir) < 0) return errno_error("directory " + parent);
+    if (!S_ISDIR(dir.st_mode)) return OsError{"directory " + parent + ": not a directory"};
   }
 
   struct stat st {};

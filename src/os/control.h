@@ -15,12 +15,12 @@ namespace m6t::os {
 class ControlServer {
  public:
   using Handler = std::function<std::string(const std::string& request)>;
-  // Binds `path` (mode 0660, missing parent directories created 0755; a stale socket left by
-  // a dead daemon is replaced, a live one is an error: "<path>: another daemon is already
-  // running"), and serves it from `loop`, which must outlive the server. Each connection
-  // sends one line (at most 4 KiB, "\n" stripped) and gets handler's answer; all socket I/O
-  // is non-blocking, and a client that has not read its answer after 5 s is dropped. The
-  // file is removed on destruction unless another daemon has replaced it meanwhile.
+  // Binds `path` (mode 0660, in a directory that must exist: "directory /x: No such file or
+  // directory"; a stale socket left by a dead daemon is replaced, a live one is an error:
+  // "<path>: another daemon is already running"), and serves it from `loop`, which must outlive the
+  // server. Each connection sends one line (at most 4 KiB, "\n" stripped) and gets handler's
+  // answer; all socket I/O is non-blocking, and a client that has not read its answer after 5 s is
+  // dropped. The file is removed on destruction unless another daemon has replaced it meanwhile.
   static OsResult<std::unique_ptr<ControlServer>> open(const std::string& path, EventLoop& loop,
                                                        Handler handler);
   virtual ~ControlServer() = default;

@@ -96,7 +96,7 @@ class LinuxUdp final : public UdpSocket {
 
   std::size_t send_batch(std::span<const SendItem> items) override {
     if (!pmtu_) return send_run(items);
-    // Path-MTU mode: DF per path (path-MTU mode). Linux has no per-message DF control for UDP, so
+    // Path-MTU mode: DF per path. Linux has no per-message DF control for UDP, so
     // the socket's mode is switched between runs of items that differ; all items of a batch
     // usually agree (only a path below 1280 bytes clears DF), so this is rarely a syscall.
     std::size_t sent = 0;

@@ -29,8 +29,8 @@ const core::Uplink kHotel{true, v4("192.0.2.3"), v4("192.0.2.1"), 2};
 class ClientDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    settings_.gateways = {ep("203.0.113.2:4500")};
-    settings_.prefix = *core::Ipv6Prefix::parse("fd00:db8:1:0:1::/80");
+    settings_.engine.gateways = {ep("203.0.113.2:4500")};
+    settings_.engine.prefix = *core::Ipv6Prefix::parse("fd00:db8:1:0:1::/80");
     auto factory = [this](const core::Endpoint4& gw,
                           const core::Uplink& u) -> os::OsResult<std::unique_ptr<os::UdpSocket>> {
       opened.push_back({gw, u});
@@ -54,19 +54,6 @@ class ClientDaemonTest : public ::testing::Test {
   std::vector<std::pair<core::Endpoint4, core::Uplink>> opened;
   os::FakeUdp* socket = nullptr;
 };
-
-TEST(ClientEngineConfig, MobilityOptionsReachTheEngine) {
-  ClientSettings s;
-  s.keepalive = std::chrono::seconds(7);
-  s.keepalive_misses = 5;
-  s.debounce = std::chrono::milliseconds(40);
-  s.backoff_max = std::chrono::seconds(1);
-  auto c = engine_config(s);
-  EXPECT_EQ(c.keepalive_interval, std::chrono::seconds(7));
-  EXPECT_EQ(c.max_unanswered, 5u);
-  EXPECT_EQ(c.debounce, std::chrono::milliseconds(40));
-  EXPECT_EQ(c.backoff_max, std::chrono::seconds(1));
-}
 
 TEST_F(ClientDaemonTest, Ipv4ConnectivityInstallsAddressRouteAndSocket) {
   daemon_->on_uplink(kHome, at_ms(0));
@@ -96,7 +83,7 @@ TEST_F(ClientDaemonTest, PacketsFlowBetweenTunAndSocket) {
 // Path-MTU mode: the socket's ICMPv4 error lowers the tunnel's MTU; the host gets a
 // Packet Too Big at once and for its next oversized packet; the device MTU stays as configured.
 TEST_F(ClientDaemonTest, IcmpFragNeededLowersTheTunnelMtuAndTellsTheHost) {
-  settings_.pmtu_discovery = true;
+  settings_.engine.pmtu_discovery = true;
   daemon_.reset();
   SetUp();
   daemon_->on_uplink(kHome, at_ms(0));
@@ -193,7 +180,7 @@ TEST_F(ClientDaemonTest, NoDefaultRouteWhenAskedNot) {
 }
 
 TEST_F(ClientDaemonTest, KeepaliveGoesOutOnTheAttachmentSocket) {
-  settings_.keepalive = std::chrono::seconds(4);
+  settings_.engine.keepalive_interval = std::chrono::seconds(4);
   SetUp();
   daemon_->on_uplink(kHome, at_ms(0));
   daemon_->on_timer(at_ms(250));
@@ -216,8 +203,8 @@ namespace {
 // The hook runs after each change is installed, with the change in its environment.
 TEST(ClientDaemonHook, EachChangeRunsTheHookAfterInstallingIt) {
   ClientSettings s;
-  s.gateways = {testing::ep("203.0.113.2:4500")};
-  s.prefix = *core::Ipv6Prefix::parse("fd00:db8:1:0:1::/80");
+  s.engine.gateways = {testing::ep("203.0.113.2:4500")};
+  s.engine.prefix = *core::Ipv6Prefix::parse("fd00:db8:1:0:1::/80");
   s.hook = "/usr/local/sbin/m6t-hook";
   testing::FakeRandom rng;
   os::FakeTun tun{"m6t0", 7};

@@ -25,8 +25,8 @@ class GatewayDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
     settings_.listen = {ep("203.0.113.2:4500"), ep("203.0.113.2:53")};
-    settings_.prefix = *core::Ipv6Prefix::parse("fd00:db8:1::/48");
-    settings_.home_agents = {kHa};
+    settings_.engine.mn_prefix = *core::Ipv6Prefix::parse("fd00:db8:1::/48");
+    settings_.engine.home_agents = {kHa};
     std::vector<std::unique_ptr<os::UdpSocket>> socks;
     for (const auto& l : settings_.listen) {
       auto s = std::make_unique<os::FakeUdp>(l);
@@ -122,7 +122,7 @@ TEST_F(GatewayDaemonTest, StatusHasTheDocumentedNames) {
 // Path-MTU mode: an ICMPv4 error on the socket lowers that MN's MTU, the HA gets a
 // Packet Too Big through the TUN, and `m6t show` says how the MTU was learned.
 TEST_F(GatewayDaemonTest, IcmpFragNeededOnTheSocketLowersTheMtuAndReachesTheHa) {
-  settings_.pmtu_discovery = true;
+  settings_.engine.pmtu_discovery = true;
   daemon_.reset();
   udp_.clear();
   SetUp();

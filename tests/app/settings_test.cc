@@ -11,6 +11,13 @@
 namespace m6t::app {
 namespace {
 
+std::int64_t ms(core::Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+std::int64_t secs(core::Duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
+
 RawOptions cli(std::initializer_list<std::pair<std::string, std::vector<std::string>>> kv) {
   RawOptions r;
   for (auto& [k, v] : kv)
@@ -33,9 +40,9 @@ std::string error_of(const RawOptions& raw) {
 TEST(GatewaySettings, MinimumGivesTheDraftDefaults) {
   GatewaySettings g;
   ASSERT_FALSE(validate(gateway_minimum(), g));
-  EXPECT_EQ(g.mtu, 1472u);
-  EXPECT_EQ(g.temp_lifetime.count(), 1000);
-  EXPECT_EQ(g.active_lifetime.count(), 90);
+  EXPECT_EQ(g.engine.mtu, 1472u);
+  EXPECT_EQ(ms(g.engine.states.temp_lifetime), 1000);
+  EXPECT_EQ(secs(g.engine.states.active_lifetime), 90);
   EXPECT_EQ(g.tun, "m6tgw0");
   EXPECT_EQ(g.control, "/run/m6t/gateway-m6tgw0.sock");
 }
@@ -43,7 +50,9 @@ TEST(GatewaySettings, MinimumGivesTheDraftDefaults) {
 TEST(GatewaySettings, ErrorsNameTheOptionAndTheValue) {
   auto r = gateway_minimum();
   r["listen"] = RawValue{{"203.0.113.2"}, "--listen"};
-  EXPECT_EQ(error_of(r), "--listen 203.0.113.2: not an IPv4 ADDR:PORT (e.g. 203.0.113.2:4500)");
+  EXPECT_EQ(error_of(r), "--listen 203.0.113.2: missing :PORT (ADDR:PORT, e.g. 203.0.113.2:4500)");
+  r["listen"] = RawValue{{"203.0.113.2:70000"}, "--listen"};
+  EXPECT_EQ(error_of(r), "--listen 203.0.113.2:70000: port is not a number from 1 to 65535");
   r = gateway_minimum();
   r["mtu"] = RawValue{{"1000"}, "--mtu"};
   EXPECT_EQ(error_of(r), "--mtu 1000: not a whole number from 1280 to 65507");
@@ -70,7 +79,7 @@ TEST(ClientSettings, PrefixMustBeA80) {
   EXPECT_NE(e->message.find("must be a /80"), std::string::npos);
   r["prefix"] = RawValue{{"fd00:db8:1:0:1::/80"}, "--prefix"};
   EXPECT_FALSE(validate(r, c));
-  EXPECT_EQ(c.keepalive.count(), 30) << "§2.3 default";
+  EXPECT_EQ(secs(c.engine.keepalive_interval), 30) << "§2.3 default";
   EXPECT_TRUE(c.default_route);
   r["no-default-route"] = RawValue{{"true"}, "--no-default-route"};
   ASSERT_FALSE(validate(r, c));
@@ -81,16 +90,16 @@ TEST(ClientSettings, MobilityTimersReachTheEngine) {
   ClientSettings c;
   auto r = cli({{"gateway", {"203.0.113.2:4500"}}, {"prefix", {"fd00:db8:1:0:1::/80"}}});
   ASSERT_FALSE(validate(r, c));
-  EXPECT_EQ(c.keepalive_misses, 3u);
-  EXPECT_EQ(c.debounce.count(), 250);
-  EXPECT_EQ(c.backoff_max.count(), 64);
+  EXPECT_EQ(c.engine.max_unanswered, 3u);
+  EXPECT_EQ(ms(c.engine.debounce), 250);
+  EXPECT_EQ(secs(c.engine.backoff_max), 64);
   r["keepalive-misses"] = RawValue{{"5"}, "--keepalive-misses"};
   r["debounce-ms"] = RawValue{{"0"}, "--debounce-ms"};
   r["backoff-max-s"] = RawValue{{"8"}, "--backoff-max-s"};
   ASSERT_FALSE(validate(r, c));
-  EXPECT_EQ(c.keepalive_misses, 5u);
-  EXPECT_EQ(c.debounce.count(), 0);
-  EXPECT_EQ(c.backoff_max.count(), 8);
+  EXPECT_EQ(c.engine.max_unanswered, 5u);
+  EXPECT_EQ(ms(c.engine.debounce), 0);
+  EXPECT_EQ(secs(c.engine.backoff_max), 8);
   r["keepalive-misses"] = RawValue{{"0"}, "--keepalive-misses"};
   auto e = validate(r, c);
   ASSERT_TRUE(e);
@@ -130,19 +139,19 @@ user = "m6t"
 log-level = "debug"
 )");
   RawOptions raw;
-  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
-  EXPECT_EQ(raw.size(), gateway_options().size()) << "one key per option";
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options().specs(), raw));
+  EXPECT_EQ(raw.size(), gateway_options().options().size()) << "one key per option";
   GatewaySettings g;
   ASSERT_FALSE(validate(raw, g));
   EXPECT_EQ(g.listen.size(), 2u);
   EXPECT_EQ(g.tun, "gw7");
-  EXPECT_EQ(g.mtu, 1400u);
-  EXPECT_TRUE(g.pmtu_discovery);
-  EXPECT_EQ(g.pmtu_age.count(), 120);
-  EXPECT_EQ(g.temp_lifetime.count(), 250);
-  EXPECT_EQ(g.active_lifetime.count(), 60);
-  EXPECT_EQ(g.burst, 7u);
-  EXPECT_EQ(g.max_temp_states, 100u);
+  EXPECT_EQ(g.engine.mtu, 1400u);
+  EXPECT_TRUE(g.engine.pmtu_discovery);
+  EXPECT_EQ(secs(g.engine.pmtu_age), 120);
+  EXPECT_EQ(ms(g.engine.states.temp_lifetime), 250);
+  EXPECT_EQ(secs(g.engine.states.active_lifetime), 60);
+  EXPECT_EQ(g.engine.creation_rate.burst, 7u);
+  EXPECT_EQ(g.engine.states.max_temp_states, 100u);
   EXPECT_EQ(g.user, "m6t");
   EXPECT_EQ(g.log_level, "debug");
 }
@@ -159,13 +168,13 @@ pmtu-discovery = true
 pmtu-age-s = 30
 )");
   RawOptions raw;
-  ASSERT_FALSE(load_config(path, "client", client_options(), raw));
+  ASSERT_FALSE(load_config(path, "client", client_options().specs(), raw));
   ClientSettings c;
   ASSERT_FALSE(validate(raw, c));
-  EXPECT_TRUE(c.pmtu_discovery);
-  EXPECT_EQ(c.pmtu_age.count(), 30);
+  EXPECT_TRUE(c.engine.pmtu_discovery);
+  EXPECT_EQ(secs(c.engine.pmtu_age), 30);
   EXPECT_FALSE(c.default_route);
-  EXPECT_EQ(c.keepalive.count(), 4);
+  EXPECT_EQ(secs(c.engine.keepalive_interval), 4);
   EXPECT_EQ(c.uplink, "wlan0");
   EXPECT_EQ(c.route_metric, 100u);
 }
@@ -175,14 +184,14 @@ pmtu-age-s = 30
 TEST_F(ConfigFile, ErrorsStayOneLineWhateverTheFileHolds) {
   auto path = write("[gateway]\nlisten = tru\n");
   RawOptions raw;
-  auto e = load_config(path, "gateway", gateway_options(), raw);
+  auto e = load_config(path, "gateway", gateway_options().specs(), raw);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message.find('\n'), std::string::npos) << e->message;
   EXPECT_NE(e->message.find("\\n"), std::string::npos) << e->message;
 
   path = write("[gateway]\nlisten = [\"203.0.113.2:4500\"]\nprefix = \"fd00::\\n\\u001b[31m\"\n");
   raw.clear();
-  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options().specs(), raw));
   GatewaySettings g;
   e = validate(raw, g);
   ASSERT_TRUE(e);
@@ -197,8 +206,8 @@ TEST(Settings, PathMtuModeIsOffByDefaultAndItsAgeIsBounded) {
   r["home-agent"] = RawValue{{"2001:db8:1::2"}, "--home-agent"};
   GatewaySettings g;
   ASSERT_FALSE(validate(r, g));
-  EXPECT_FALSE(g.pmtu_discovery);
-  EXPECT_EQ(g.pmtu_age.count(), 600);
+  EXPECT_FALSE(g.engine.pmtu_discovery);
+  EXPECT_EQ(secs(g.engine.pmtu_age), 600);
   r["pmtu-age-s"] = RawValue{{"0"}, "--pmtu-age-s"};
   auto e = validate(r, g);
   ASSERT_TRUE(e);
@@ -208,29 +217,29 @@ TEST(Settings, PathMtuModeIsOffByDefaultAndItsAgeIsBounded) {
 TEST_F(ConfigFile, ErrorsGiveFileAndLine) {
   auto path = write("[gateway]\nlisten = [\"203.0.113.2:4500\"]\nprefx = \"fd00::/48\"\n");
   RawOptions raw;
-  auto e = load_config(path, "gateway", gateway_options(), raw);
+  auto e = load_config(path, "gateway", gateway_options().specs(), raw);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, path + ":3: unknown key 'prefx' in [gateway] (did you mean 'prefix'?)");
 
   path = write("[gateway]\nlisten = [\"203.0.113.2\"]\nprefix = \"fd00::/48\"\n");
   raw.clear();
-  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options().specs(), raw));
   GatewaySettings g;
   e = validate(raw, g);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, path +
-                            ":2: listen = \"203.0.113.2\": not an IPv4 ADDR:PORT (e.g. "
+                            ":2: listen = \"203.0.113.2\": missing :PORT (ADDR:PORT, e.g. "
                             "203.0.113.2:4500)");
 
   path = write("[gateway]\nmtu = [1, 2]\n");
   raw.clear();
-  e = load_config(path, "gateway", gateway_options(), raw);
+  e = load_config(path, "gateway", gateway_options().specs(), raw);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, path + ":2: mtu: takes one value, not a list");
 
   path = write("[gateway\n");
   raw.clear();
-  e = load_config(path, "gateway", gateway_options(), raw);
+  e = load_config(path, "gateway", gateway_options().specs(), raw);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message.rfind(path + ":1: ", 0), 0u) << e->message;
 }
@@ -240,10 +249,10 @@ TEST_F(ConfigFile, CommandLineWinsOverTheFile) {
       "[gateway]\nlisten = [\"203.0.113.2:4500\"]\nprefix = \"fd00:db8:1::/48\"\n"
       "home-agent = \"2001:db8:1::2\"\nmtu = 1400\n");
   RawOptions raw;
-  ASSERT_FALSE(load_config(path, "gateway", gateway_options(), raw));
+  ASSERT_FALSE(load_config(path, "gateway", gateway_options().specs(), raw));
   GatewaySettings g;
   ASSERT_FALSE(validate(merge(raw, cli({{"mtu", {"1300"}}})), g));
-  EXPECT_EQ(g.mtu, 1300u);
+  EXPECT_EQ(g.engine.mtu, 1300u);
   EXPECT_EQ(g.listen.size(), 1u);
 }
 

@@ -36,10 +36,16 @@ def caps(fields: dict) -> dict:
 @pytest.fixture
 def privdir():
     """A directory the daemons' control sockets and claims go under: traversable by the
-    user (the topology's own run directory is root's, mode 0700).  The subdirectories do not
-    exist yet: the daemons create them and give them to the user."""
+    user (the topology's own run directory is root's, mode 0700).  The control sockets'
+    directories exist and belong to the user, as a sysadmin (or systemd's RuntimeDirectory=)
+    would prepare them: a daemon never creates a --control directory of its own.  The claims
+    directory does not exist yet: the client creates it and gives it to the user."""
     d = Path(tempfile.mkdtemp(prefix="m6tpriv-", dir="/tmp"))
     d.chmod(0o755)
+    user = pwd.getpwnam(USER)
+    for sub in ("gw", "cl"):
+        (d / sub).mkdir(mode=0o755)
+        os.chown(d / sub, user.pw_uid, user.pw_gid)
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -76,8 +82,8 @@ def test_daemons_run_as_user_with_only_the_capabilities_they_need(topo, privdir)
         assert c == {"CapInh": 0, "CapPrm": want_caps, "CapEff": want_caps, "CapBnd": 0,
                      "CapAmb": 0}, (d.name, {k: hex(v) for k, v in c.items()})
         assert f"running as user {USER}" in d.read_log()
-    # The directories the daemons created belong to the user; the control sockets stay
-    # root's to query.
+    # The directories the daemons write after the drop belong to the user (the claims one
+    # created and given by the client); the control sockets stay root's to query.
     for sub in ("gw", "cl", "claims"):
         assert (privdir / sub).stat().st_uid == user.pw_uid, sub
     assert gw.show_json()["states"] and cl.show_json()["address"]

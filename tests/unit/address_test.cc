@@ -36,6 +36,15 @@ TEST(Endpoint4, ParsesAddressAndPort) {
   EXPECT_FALSE(Endpoint4::parse(":4500"));
 }
 
+TEST(Endpoint4, RefusalsSayWhichPartIsWrong) {
+  EXPECT_EQ(endpoint_parse_error("203.0.113.2:4500"), "");
+  EXPECT_EQ(endpoint_parse_error("203.0.113.2"),
+            "missing :PORT (ADDR:PORT, e.g. 203.0.113.2:4500)");
+  EXPECT_EQ(endpoint_parse_error("203.0.113:4500"), "not an IPv4 address before ':'");
+  EXPECT_EQ(endpoint_parse_error("203.0.113.2:70000"), "port is not a number from 1 to 65535");
+  EXPECT_EQ(endpoint_parse_error("203.0.113.2:0"), "port is not a number from 1 to 65535");
+}
+
 TEST(Ipv6Addr, ClassifiesScopes) {
   EXPECT_TRUE(v6("ff02::1").is_multicast());
   EXPECT_TRUE(v6("fe80::1").is_link_local());

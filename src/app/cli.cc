@@ -1,0 +1,282 @@
+#include "app/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "app/cli_format.h"
+#include "app/commands.h"
+#include "app/settings.h"
+#include "app/version.h"
+
+namespace m6t::app {
+
+namespace {
+
+// Each option's occurrences, as given on the command line.
+using Given = std::map<std::string, std::vector<std::string>>;
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  std::function<void(CLI::App*)> define;
+  std::function<int()> run;
+};
+
+int usage_error(const std::string& who, const std::string& what) {
+  std::fprintf(stderr, "%s: %s\n", who.c_str(), what.c_str());
+  return kExitUsage;
+}
+
+std::vector<OptionSpec> option_specs(const CLI::App* cmd) {
+  std::vector<OptionSpec> out;
+  for (const CLI::Option* o : cmd->get_options())
+    for (const auto& name : o->get_lnames())
+      out.push_back({name, OptionKind::kValue, "", "", false, ""});
+  return out;
+}
+
+// " (did you mean '--prefix'?)" for a mistyped "--prefx".
+std::string did_you_mean(const std::string& name, const std::vector<OptionSpec>& specs,
+                         const char* prefix) {
+  std::string s = suggestion(name, specs);
+  if (s.empty()) return s;
+  return " (did you mean '" + std::string(prefix) + s.substr(s.find('\'') + 1);
+}
+
+// Every option of a daemon's settings table, collecting what is given as it is given: the
+// checks (ranges, "given twice", required) are the settings' own, not the parser's.
+template <class S>
+void add_daemon_options(CLI::App* cmd, const OptionTable<S>& table, Given& given) {
+  for (const auto& o : table.options()) {
+    const OptionSpec& spec = o.spec;
+    auto& values = given[spec.name];
+    const std::string flag = "--" + spec.name;
+    if (spec.kind == OptionKind::kFlag) {
+      cmd->add_flag_function(
+          flag, [&values](std::int64_t n) { values.assign(static_cast<std::size_t>(n), "true"); },
+          describe(o));
+    } else {
+      cmd->add_option(flag, values, describe(o))->type_name(spec.metavar)->allow_extra_args(false);
+    }
+  }
+}
+
+// Config file values first, then the command line over them, then validation.
+template <class S>
+int run_daemon(const std::string& role, const OptionTable<S>& table, const Given& given,
+               const std::string& config, int (*run)(const S&)) {
+  const std::string who = "m6t " + role;
+  RawOptions from_cli;
+  for (const auto& [name, values] : given) {
+    if (values.empty()) continue;
+    const Option<S>* o = table.find(name);
+    if (o && o->spec.kind == OptionKind::kValue && values.size() > 1)
+      return usage_error(who, "--" + name + " given twice (" + values[0] + ", then " + values[1] +
+                                  "); it takes one value");
+    from_cli[name] = RawValue{values, "--" + name};
+  }
+  RawOptions from_config;
+  if (!config.empty()) {
+    if (auto e = load_config(config, role, table.specs(), from_config))
+      return usage_error(who, e->message);
+  }
+  S settings;
+  if (auto e = validate(merge(from_config, from_cli), settings))
+    return usage_error(who, e->message);
+  return run(settings);
+}
+
+// A whole number option of a non-daemon subcommand, checked as the settings' are.
+std::optional<int> small_number(const std::string& who, const std::string& name,
+                                const std::string& v, int hi) {
+  int n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || end != v.data() + v.size() || n < 0 || n > hi) {
+    usage_error(who,
+                "--" + name + " " + v + ": not a whole number from 0 to " + std::to_string(hi));
+    return std::nullopt;
+  }
+  return n;
+}
+
+// What is left after parsing: a mistyped option or a stray argument.
+int leftover_error(const CLI::App* cmd, const std::vector<std::string>& rest) {
+  const std::string who = "m6t " + cmd->get_name();
+  const std::string& first = rest.front();
+  if (first.rfind("--", 0) == 0) {
+    std::string name = first.substr(2, first.find('=') - 2);
+    return usage_error(who, "unknown option --" + name +
+                                did_you_mean(name, option_specs(cmd), "--") + "; see m6t help " +
+                                cmd->get_name());
+  }
+  if (first.size() > 1 && first[0] == '-')
+    return usage_error(who, "unknown option " + first + "; see m6t help " + cmd->get_name());
+  return usage_error(who, "unexpected argument '" + first + "'; see m6t help " + cmd->get_name());
+}
+
+std::vector<OptionSpec> subcommand_specs(const std::vector<Subcommand>& table) {
+  std::vector<OptionSpec> out;
+  for (const auto& s : table)
+    out.push_back({s.name, OptionKind::kValue, "", "", false, ""});
+  return out;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args) {
+  CLI::App app{
+      "m6t: IPv6 connectivity for Mobile IPv6 nodes stuck behind IPv4-only NATs "
+      "(draft-ebalard-mext-m6t: an IPv6-in-UDP/IPv4 tunnel to a gateway in front of the home "
+      "agent).",
+      "m6t"};
+  app.formatter(std::make_shared<HelpFormatter>());
+  app.set_version_flag("--version", std::string("m6t ") + kVersion, "print the version and exit");
+  app.set_help_flag("-h,--help", "print this help and exit");
+  app.require_subcommand(1);
+
+  Given gateway_given, client_given;
+  std::string gateway_config, client_config;
+  ShowOptions show;
+  std::string ula, subnet, mn_id;
+  std::string check_path;
+
+  const std::vector<Subcommand> table = {
+      {"gateway", "run the tunnel gateway in front of (or on) the home agent",
+       [&](CLI::App* c) {
+         add_daemon_options(c, gateway_options(), gateway_given);
+         c->add_option("--config", gateway_config,
+                       "read options from the [gateway] table of a TOML file (the command line "
+                       "wins)")
+             ->type_name("FILE");
+       },
+       [&] {
+         return run_daemon<GatewaySettings>("gateway", gateway_options(), gateway_given,
+                                            gateway_config, &run_gateway);
+       }},
+      {"client", "run the tunnel client on the mobile node",
+       [&](CLI::App* c) {
+         add_daemon_options(c, client_options(), client_given);
+         c->add_option("--config", client_config,
+                       "read options from the [client] table of a TOML file (the command line "
+                       "wins)")
+             ->type_name("FILE");
+       },
+       [&] {
+         return run_daemon<ClientSettings>("client", client_options(), client_given, client_config,
+                                           &run_client);
+       }},
+      {"show", "show the state of running daemons",
+       [&](CLI::App* c) {
+         c->add_flag("--json", show.json, "machine-readable output (stable names)");
+         c->add_option("--control", show.control,
+                       "one daemon's control socket [default: every daemon in /run/m6t]")
+             ->type_name("PATH");
+       },
+       [&] { return run_show(show); }},
+      {"prefix", "print a fresh RFC 4193 ULA /48, or the /80 of one MN (§2.2)",
+       [&](CLI::App* c) {
+         c->add_option("--ula", ula, "the /48 to use [default: a fresh one]")
+             ->type_name("PREFIX/48");
+         c->add_option("--subnet", subnet, "16-bit subnet ID [0 to 65535, default 0]")
+             ->type_name("N");
+         c->add_option("--mn-id", mn_id, "16-bit MN ID [0 to 65535]")->type_name("N");
+       },
+       [&] {
+         PrefixOptions p{ula, -1, -1};
+         if (!subnet.empty()) {
+           auto n = small_number("m6t prefix", "subnet", subnet, 65535);
+           if (!n) return kExitUsage;
+           p.subnet = *n;
+         }
+         if (!mn_id.empty()) {
+           auto n = small_number("m6t prefix", "mn-id", mn_id, 65535);
+           if (!n) return kExitUsage;
+           p.mn_id = *n;
+         }
+         return run_prefix(p);
+       }},
+      {"check-config",
+       "validate a configuration file, as the daemons would at start (the user exists, the "
+       "control socket's directory, the hook...)",
+       [&](CLI::App* c) {
+         c->add_option("FILE", check_path,
+                       "TOML file with a [gateway] and/or [client] table [required]")
+             ->required();
+       },
+       [&] { return run_check_config(check_path); }},
+      {"help", "show the subcommands, or the options of one: m6t help SUBCOMMAND", [](CLI::App*) {},
+       [] { return kExitOk; }},
+  };
+
+  std::map<std::string, CLI::App*> subs;
+  for (const auto& s : table) {
+    CLI::App* c = app.add_subcommand(s.name, s.summary);
+    c->set_help_flag("-h,--help", "print this help and exit");
+    c->allow_extras();
+    s.define(c);
+    subs[s.name] = c;
+  }
+
+  app.footer("Run `m6t help SUBCOMMAND` for the options of each.");  // not the subcommands'
+
+  // What CLI11 would word poorly: no subcommand, an unknown one, help.
+  const std::vector<OptionSpec> names = subcommand_specs(table);
+  if (args.empty())
+    return usage_error("m6t",
+                       "no subcommand given (gateway, client, show, prefix, "
+                       "check-config); see m6t help");
+  const std::string& first = args.front();
+  if (first == "help") {
+    if (args.size() == 1) {
+      std::cout << app.help();
+      return kExitOk;
+    }
+    auto it = subs.find(args[1]);
+    if (it == subs.end() || args.size() > 2)
+      return usage_error("m6t help", "no subcommand '" + args[1] + "'" +
+                                         did_you_mean(args[1], names, "") + "; see m6t help");
+    std::cout << it->second->help("m6t");
+    return kExitOk;
+  }
+  if (first.empty() || first[0] != '-') {
+    if (!subs.count(first))
+      return usage_error("m6t", "unknown subcommand '" + first + "'" +
+                                    did_you_mean(first, names, "") + "; see m6t help");
+  } else if (first != "-h" && first != "--help" && first != "--version") {
+    return usage_error(
+        "m6t", "unknown option " + first + " (options go after the subcommand); see m6t help");
+  }
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 words a missing value as "--mtu: 1 required N missing".
+    std::string what = e.what();
+    if (auto colon = what.find(": ");
+        colon != std::string::npos && what.rfind("missing") == what.size() - 7)
+      what = what.substr(0, colon) + " needs a value";
+    return usage_error("m6t " + first, what + "; see m6t help " + first);
+  }
+  for (const auto& s : table) {
+    CLI::App* c = subs[s.name];
+    if (!c->parsed()) continue;
+    if (auto rest = c->remaining(); !rest.empty()) return leftover_error(c, rest);
+    return s.run();
+  }
+  return kExitUsage;
+}
+
+}  // namespace m6t::app

@@ -1,0 +1,82 @@
+// What both daemons do around their data path, in one place: failing cleanly with nothing
+// installed, the TUN device, the control socket, signals, the privilege drop, logging, the
+// event loop and the stop. run_gateway and run_client only say what is theirs.
+//
+// Order of a start (each step undone by destructors if a later one fails):
+//   preflight (settings checks, user looked up) -> event loop, rtnetlink -> the daemon's
+//   sockets -> TUN device -> control socket -> watched descriptors, timer, signals -> privilege
+//   drop -> "up" log line -> loop until SIGTERM/SIGINT -> the daemon's own shutdown.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/least_privilege.h"
+#include "app/logger.h"
+#include "core/time.h"
+#include "os/control.h"
+#include "os/event_loop.h"
+#include "os/netlink.h"
+#include "os/privileges.h"
+#include "os/tun.h"
+
+namespace m6t::app {
+
+class DaemonRuntime {
+ public:
+  DaemonRuntime(std::string role, const std::string& log_level);
+  DaemonRuntime(const DaemonRuntime&) = delete;
+  DaemonRuntime& operator=(const DaemonRuntime&) = delete;
+  ~DaemonRuntime();
+
+  // One line on stderr ("m6t gateway: what"); exit status 2. What was installed so far is
+  // removed by the destructors of those who hold it.
+  int fail(const std::string& what) const;
+
+  // The user's ids (looked up before anything is installed), the event loop, rtnetlink.
+  os::OsStatus begin(const std::string& user);
+  // The TUN device with its MTU, quiet (no link-local address, no multicast) and up. It goes
+  // away with the returned object, and the routes through it with it.
+  os::OsResult<std::unique_ptr<os::TunDevice>> open_tun(const std::string& name, std::uint32_t mtu);
+  // The control socket (its directory created only when it is the default /run/m6t),
+  // answering "show" with `show()`.
+  os::OsStatus serve_control(const std::string& path, std::function<std::string()> show);
+  // After every handler below, the loop's timer is re-armed from `next_deadline`.
+  void set_deadline_source(std::function<core::Deadline()> next_deadline);
+  os::OsStatus watch(int fd, std::function<void(std::uint32_t events)> handler);
+  void unwatch(int fd);
+  void on_timer(std::function<void()> handler);
+  // SIGTERM and SIGINT stop the loop; SIGHUP and SIGCHLD go to the handlers (SIGHUP without
+  // one is logged and ignored).
+  os::OsStatus handle_signals(std::function<void()> on_hup, std::function<void()> on_child = {});
+  // Gives up root (least_privilege.h) when --user was given: the control socket's directory
+  // and `dirs` are the directories written after the drop.
+  os::OsStatus drop_privileges(std::vector<OwnedDir> dirs, const std::vector<os::Capability>& keep);
+  bool has_user() const { return user_.has_value(); }
+  // Runs until a stop signal; exit status 0, or 1 when the loop itself failed.
+  int run();
+  // "m6t gateway stopped by Terminated".
+  void log_stopped() const;
+
+  const Logger& log() const { return log_; }
+  os::EventLoop& loop() { return *loop_; }
+  os::NetConfig& net() { return *net_; }
+
+ private:
+  void rearm();
+
+  std::string role_;
+  Logger log_;
+  std::unique_ptr<os::Privileges> privileges_;
+  std::optional<os::UserIds> user_;
+  std::unique_ptr<os::EventLoop> loop_;
+  std::unique_ptr<os::NetConfig> net_;
+  std::unique_ptr<os::ControlServer> control_;
+  std::optional<OwnedDir> control_dir_;
+  std::function<core::Deadline()> next_deadline_;
+  int stop_signal_ = 0;
+};
+
+}  // namespace m6t::app

@@ -8,6 +8,8 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <tuple>
 
 #include "app/cli_format.h"
 #include "app/commands.h"
@@ -120,6 +122,28 @@ int leftover_error(const CLI::App* cmd, const std::vector<std::string>& rest) {
   return usage_error(who, "unexpected argument '" + first + "'; see m6t help " + cmd->get_name());
 }
 
+// What a daemon subcommand was given: its options, and --config.
+struct DaemonArgs {
+  Given given;
+  std::string config;
+};
+
+template <class S>
+Subcommand daemon_subcommand(const char* role, const char* summary, const OptionTable<S>& table,
+                             DaemonArgs& args, int (*run)(const S&)) {
+  return {role, summary,
+          [&table, &args, role](CLI::App* c) {
+            add_daemon_options(c, table, args.given);
+            c->add_option("--config", args.config,
+                          std::string("read options from the [") + role +
+                              "] table of a TOML file (the command line wins)")
+                ->type_name("FILE");
+          },
+          [&table, &args, role, run] {
+            return run_daemon<S>(role, table, args.given, args.config, run);
+          }};
+}
+
 std::vector<OptionSpec> subcommand_specs(const std::vector<Subcommand>& table) {
   std::vector<OptionSpec> out;
   for (const auto& s : table)
@@ -127,106 +151,67 @@ std::vector<OptionSpec> subcommand_specs(const std::vector<Subcommand>& table) {
   return out;
 }
 
-}  // namespace
-
-int run_cli(const std::vector<std::string>& args) {
-  CLI::App app{
-      "m6t: IPv6 connectivity for Mobile IPv6 nodes stuck behind IPv4-only NATs "
-      "(draft-ebalard-mext-m6t: an IPv6-in-UDP/IPv4 tunnel to a gateway in front of the home "
-      "agent).",
-      "m6t"};
-  app.formatter(std::make_shared<HelpFormatter>());
-  app.set_version_flag("--version", std::string("m6t ") + kVersion, "print the version and exit");
-  app.set_help_flag("-h,--help", "print this help and exit");
-  app.require_subcommand(1);
-
-  Given gateway_given, client_given;
-  std::string gateway_config, client_config;
+// What the non-daemon subcommands were given.
+struct OtherArgs {
   ShowOptions show;
   std::string ula, subnet, mn_id;
   std::string check_path;
+};
 
-  const std::vector<Subcommand> table = {
-      {"gateway", "run the tunnel gateway in front of (or on) the home agent",
-       [&](CLI::App* c) {
-         add_daemon_options(c, gateway_options(), gateway_given);
-         c->add_option("--config", gateway_config,
-                       "read options from the [gateway] table of a TOML file (the command line "
-                       "wins)")
-             ->type_name("FILE");
-       },
-       [&] {
-         return run_daemon<GatewaySettings>("gateway", gateway_options(), gateway_given,
-                                            gateway_config, &run_gateway);
-       }},
-      {"client", "run the tunnel client on the mobile node",
-       [&](CLI::App* c) {
-         add_daemon_options(c, client_options(), client_given);
-         c->add_option("--config", client_config,
-                       "read options from the [client] table of a TOML file (the command line "
-                       "wins)")
-             ->type_name("FILE");
-       },
-       [&] {
-         return run_daemon<ClientSettings>("client", client_options(), client_given, client_config,
-                                           &run_client);
-       }},
+int prefix_command(const OtherArgs& a) {
+  PrefixOptions p{a.ula, -1, -1};
+  for (auto [name, text, out] :
+       {std::tuple{"subnet", &a.subnet, &p.subnet}, std::tuple{"mn-id", &a.mn_id, &p.mn_id}}) {
+    if (text->empty()) continue;
+    auto n = small_number("m6t prefix", name, *text, 65535);
+    if (!n) return kExitUsage;
+    *out = *n;
+  }
+  return run_prefix(p);
+}
+
+std::vector<Subcommand> subcommand_table(DaemonArgs& gateway, DaemonArgs& client, OtherArgs& a) {
+  return {
+      daemon_subcommand("gateway", "run the tunnel gateway in front of (or on) the home agent",
+                        gateway_options(), gateway, &run_gateway),
+      daemon_subcommand("client", "run the tunnel client on the mobile node", client_options(),
+                        client, &run_client),
       {"show", "show the state of running daemons",
-       [&](CLI::App* c) {
-         c->add_flag("--json", show.json, "machine-readable output (stable names)");
-         c->add_option("--control", show.control,
+       [&a](CLI::App* c) {
+         c->add_flag("--json", a.show.json, "machine-readable output (stable names)");
+         c->add_option("--control", a.show.control,
                        "one daemon's control socket [default: every daemon in /run/m6t]")
              ->type_name("PATH");
        },
-       [&] { return run_show(show); }},
+       [&a] { return run_show(a.show); }},
       {"prefix", "print a fresh RFC 4193 ULA /48, or the /80 of one MN (§2.2)",
-       [&](CLI::App* c) {
-         c->add_option("--ula", ula, "the /48 to use [default: a fresh one]")
+       [&a](CLI::App* c) {
+         c->add_option("--ula", a.ula, "the /48 to use [default: a fresh one]")
              ->type_name("PREFIX/48");
-         c->add_option("--subnet", subnet, "16-bit subnet ID [0 to 65535, default 0]")
+         c->add_option("--subnet", a.subnet, "16-bit subnet ID [0 to 65535, default 0]")
              ->type_name("N");
-         c->add_option("--mn-id", mn_id, "16-bit MN ID [0 to 65535]")->type_name("N");
+         c->add_option("--mn-id", a.mn_id, "16-bit MN ID [0 to 65535]")->type_name("N");
        },
-       [&] {
-         PrefixOptions p{ula, -1, -1};
-         if (!subnet.empty()) {
-           auto n = small_number("m6t prefix", "subnet", subnet, 65535);
-           if (!n) return kExitUsage;
-           p.subnet = *n;
-         }
-         if (!mn_id.empty()) {
-           auto n = small_number("m6t prefix", "mn-id", mn_id, 65535);
-           if (!n) return kExitUsage;
-           p.mn_id = *n;
-         }
-         return run_prefix(p);
-       }},
+       [&a] { return prefix_command(a); }},
       {"check-config",
        "validate a configuration file, as the daemons would at start (the user exists, the "
        "control socket's directory, the hook...)",
-       [&](CLI::App* c) {
-         c->add_option("FILE", check_path,
+       [&a](CLI::App* c) {
+         c->add_option("FILE", a.check_path,
                        "TOML file with a [gateway] and/or [client] table [required]")
              ->required();
        },
-       [&] { return run_check_config(check_path); }},
+       [&a] { return run_check_config(a.check_path); }},
       {"help", "show the subcommands, or the options of one: m6t help SUBCOMMAND", [](CLI::App*) {},
        [] { return kExitOk; }},
   };
+}
 
-  std::map<std::string, CLI::App*> subs;
-  for (const auto& s : table) {
-    CLI::App* c = app.add_subcommand(s.name, s.summary);
-    c->set_help_flag("-h,--help", "print this help and exit");
-    c->allow_extras();
-    s.define(c);
-    subs[s.name] = c;
-  }
-
-  app.footer("Run `m6t help SUBCOMMAND` for the options of each.");  // not the subcommands'
-
-  // What CLI11 would word poorly: no subcommand, an unknown one, help.
-  const std::vector<OptionSpec> names = subcommand_specs(table);
+// What CLI11 would word poorly: no subcommand, an unknown one, `m6t help [SUBCOMMAND]`.
+// Returns the exit status when the arguments end here.
+std::optional<int> before_parsing(const std::vector<std::string>& args, const CLI::App& app,
+                                  const std::map<std::string, CLI::App*>& subs,
+                                  const std::vector<OptionSpec>& names) {
   if (args.empty())
     return usage_error("m6t",
                        "no subcommand given (gateway, client, show, prefix, "
@@ -252,6 +237,44 @@ int run_cli(const std::vector<std::string>& args) {
     return usage_error(
         "m6t", "unknown option " + first + " (options go after the subcommand); see m6t help");
   }
+  return std::nullopt;
+}
+
+// CLI11 words a missing value as "--mtu: 1 required N missing".
+std::string parse_error_text(const CLI::ParseError& e) {
+  std::string what = e.what();
+  if (auto colon = what.find(": ");
+      colon != std::string::npos && what.rfind("missing") == what.size() - 7)
+    what = what.substr(0, colon) + " needs a value";
+  return what;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args) {
+  CLI::App app{
+      "m6t: IPv6 connectivity for Mobile IPv6 nodes stuck behind IPv4-only NATs "
+      "(draft-ebalard-mext-m6t: an IPv6-in-UDP/IPv4 tunnel to a gateway in front of the home "
+      "agent).",
+      "m6t"};
+  app.formatter(std::make_shared<HelpFormatter>());
+  app.set_version_flag("--version", std::string("m6t ") + kVersion, "print the version and exit");
+  app.set_help_flag("-h,--help", "print this help and exit");
+  app.require_subcommand(1);
+
+  DaemonArgs gateway, client;
+  OtherArgs other;
+  const std::vector<Subcommand> table = subcommand_table(gateway, client, other);
+  std::map<std::string, CLI::App*> subs;
+  for (const auto& s : table) {
+    CLI::App* c = app.add_subcommand(s.name, s.summary);
+    c->set_help_flag("-h,--help", "print this help and exit");
+    c->allow_extras();
+    s.define(c);
+    subs[s.name] = c;
+  }
+  app.footer("Run `m6t help SUBCOMMAND` for the options of each.");  // not the subcommands'
+  if (auto done = before_parsing(args, app, subs, subcommand_specs(table))) return *done;
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -263,12 +286,8 @@ int run_cli(const std::vector<std::string>& args) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // CLI11 words a missing value as "--mtu: 1 required N missing".
-    std::string what = e.what();
-    if (auto colon = what.find(": ");
-        colon != std::string::npos && what.rfind("missing") == what.size() - 7)
-      what = what.substr(0, colon) + " needs a value";
-    return usage_error("m6t " + first, what + "; see m6t help " + first);
+    return usage_error("m6t " + args.front(),
+                       parse_error_text(e) + "; see m6t help " + args.front());
   }
   for (const auto& s : table) {
     CLI::App* c = subs[s.name];

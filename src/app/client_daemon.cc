@@ -1,11 +1,10 @@
 #include "app/client_daemon.h"
 
-#include "app/status.h"
+#include "app/status_model.h"
 
 namespace m6t::app {
 
 namespace {
-constexpr int kBatchesPerWakeup = 4;
 // The tunnel address is a host address: the MN reaches everything through the default route,
 // and nothing is on-link behind a point-to-point tunnel.
 constexpr unsigned kAddressPrefixLen = 128;
@@ -29,15 +28,15 @@ ClientDaemon::ClientDaemon(const ClientSettings& settings, core::RandomSource& r
       net_(net),
       make_socket_(std::move(sockets)),
       log_(log),
-      started_(now) {
-  pending_.reserve(os::kBatchSize);
+      started_(now),
+      datapath_(engine_, tun, drops_) {
   if (!settings_.hook.empty() && processes)
     hook_.emplace(settings_.hook, settings_.hook_timeout, *processes, log_);
 }
 
 void ClientDaemon::check(const os::OsStatus& st, const char* what) {
   if (st) return;
-  ++io_.netlink_errors;
+  ++control_.netlink_errors;
   log_.error(what, ": ", st.error());
 }
 
@@ -76,7 +75,7 @@ void ClientDaemon::apply_events(core::Time now) {
       if (s) {
         replace_socket(std::move(*s));
       } else {
-        ++io_.socket_errors;
+        ++control_.socket_errors;
         log_.error("socket to gateway ", ev->gateway.to_string(), ": ", s.error());
       }
       log_.info("tunnel ", core::to_string(ev->change), " (", core::to_string(ev->reason),
@@ -116,67 +115,21 @@ void ClientDaemon::on_sleep_offset(core::Duration boot_minus_mono, core::Time no
 }
 
 void ClientDaemon::on_tun_readable(core::Time now) {
-  auto slots = tun_rx_.slots();
-  for (int round = 0; round < kBatchesPerWakeup; ++round) {
-    std::size_t n = tun_.read_batch(slots);
-    for (std::size_t i = 0; i < n; ++i) {
-      core::Verdict v = engine_.on_tun(slots[i].bytes(), now);
-      if (v.action == core::Action::kToUdp) {
-        pending_.push_back({v.packet, v.to.remote, {}, v.df});
-      } else if (v.action == core::Action::kToTun) {
-        // A Packet Too Big toward the host (path-MTU mode): written before the engine's next call
-        // reuses its buffer.
-        if (!tun_.write(v.packet)) ++io_.tun_write_errors;
-        drops_.note(v.drop, now);
-      } else if (v.action == core::Action::kDrop) {
-        drops_.note(v.drop, now);
-      }
-    }
-    if (!pending_.empty()) {
-      std::size_t sent = socket_ ? socket_->send_batch(pending_) : 0;
-      io_.udp_send_errors += pending_.size() - sent;
-      pending_.clear();
-    }
-    if (n < slots.size()) break;
-  }
+  datapath_.on_tun_readable(socket_.get(), now);
 }
 
 void ClientDaemon::on_udp_readable(core::Time now) {
   if (!socket_) return;
-  auto slots = udp_rx_.slots();
-  for (int round = 0; round < kBatchesPerWakeup; ++round) {
-    std::size_t n = socket_->recv_batch(slots);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (slots[i].truncated) {
-        drops_.note(core::Drop::kOversized, now, slots[i].remote);
-        continue;
-      }
-      core::Verdict v = engine_.on_udp(slots[i].remote, slots[i].bytes(), now);
-      if (v.action == core::Action::kToTun) {
-        if (!tun_.write(v.packet)) ++io_.tun_write_errors;
-      } else if (v.action == core::Action::kDrop) {
-        drops_.note(v.drop, now, slots[i].remote);
-      }
-    }
-    if (n < slots.size()) break;
-  }
+  datapath_.on_udp_readable(*socket_, now);
   apply_events(now);
 }
 
 void ClientDaemon::on_udp_errors(core::Time now) {
-  if (!socket_) return;
-  for (const os::IcmpError& e : socket_->read_errors()) {
-    if (!e.frag_needed()) continue;
-    core::Verdict v = engine_.on_frag_needed({0, e.remote, e.info, e.quote}, now);
-    if (v.action == core::Action::kToTun && !tun_.write(v.packet)) ++io_.tun_write_errors;
-  }
+  if (socket_) datapath_.on_udp_errors(*socket_, now);
 }
 
 void ClientDaemon::on_timer(core::Time now) {
-  if (engine_.expire(now) && socket_) {
-    os::SendItem ka{engine_.keepalive_packet(), *engine_.gateway(), {}, engine_.path_mtu().df};
-    if (socket_->send_batch(std::span(&ka, 1)) != 1) ++io_.udp_send_errors;
-  }
+  if (engine_.expire(now) && socket_) datapath_.send_keepalive(*socket_);
   apply_events(now);
   if (hook_) hook_->on_timer(now);
   drops_.report(engine_.counters().drops, now, log_);
@@ -201,10 +154,9 @@ core::Deadline ClientDaemon::next_deadline() const {
 nlohmann::json ClientDaemon::status(core::Time now) const {
   nlohmann::json j = client_status(engine_, settings_, started_, now);
   j["socket"] = socket_ ? nlohmann::json(socket_->local_endpoint().to_string()) : nullptr;
-  j["io"] = {{"tun_write_errors", io_.tun_write_errors},
-             {"udp_send_errors", io_.udp_send_errors},
-             {"netlink_errors", io_.netlink_errors},
-             {"socket_errors", io_.socket_errors}};
+  j["io"] = io_json(datapath_.counters());
+  j["io"]["netlink_errors"] = control_.netlink_errors;
+  j["io"]["socket_errors"] = control_.socket_errors;
   if (hook_) {
     const HookCounters& h = hook_->counters();
     j["hook"] = {{"path", hook_->path()},     {"running", hook_->running()},

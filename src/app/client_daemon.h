@@ -1,6 +1,6 @@
 // The client daemon: installs what the engine decides (tunnel address, default route, one
-// fresh UDP socket per attachment, §3) and moves packets between the TUN device and the
-// socket in batches. No epoll here: run_client owns the loop.
+// fresh UDP socket per attachment, §3); its data path (datapath/client_datapath.h) moves the
+// packets. No epoll here: run_client owns the loop.
 #pragma once
 
 #include <functional>
@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/datapath/client_datapath.h"
 #include "app/drop_report.h"
 #include "app/hook.h"
 #include "app/logger.h"
@@ -24,9 +25,8 @@ namespace m6t::app {
 using SocketFactory = std::function<os::OsResult<std::unique_ptr<os::UdpSocket>>(
     const core::Endpoint4& gateway, const core::Uplink& uplink)>;
 
-struct ClientIoCounters {
-  std::uint64_t tun_write_errors = 0;
-  std::uint64_t udp_send_errors = 0;
+// What the attachments' installation counts (the data path counts the rest).
+struct ClientControlCounters {
   std::uint64_t netlink_errors = 0;
   std::uint64_t socket_errors = 0;
 };
@@ -57,7 +57,8 @@ class ClientDaemon {
 
   nlohmann::json status(core::Time now) const;
   const core::ClientEngine& engine() const { return engine_; }
-  const ClientIoCounters& io_counters() const { return io_; }
+  const IoCounters& io_counters() const { return datapath_.counters(); }
+  const ClientControlCounters& control_counters() const { return control_; }
   const Hook* hook() const { return hook_ ? &*hook_ : nullptr; }
 
  private:
@@ -76,11 +77,9 @@ class ClientDaemon {
   core::Time started_;
   std::unique_ptr<os::UdpSocket> socket_;
   bool route_installed_ = false;
-  os::PacketBatch udp_rx_;
-  os::PacketBatch tun_rx_;
-  std::vector<os::SendItem> pending_;
   DropReport drops_;
-  ClientIoCounters io_;
+  ClientDataPath datapath_;
+  ClientControlCounters control_;
   std::optional<Hook> hook_;
 };
 

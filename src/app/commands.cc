@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/preflight.h"
-#include "app/status.h"
+#include "app/status_text.h"
 #include "core/address.h"
 #include "os/control.h"
 #include "os/privileges.h"

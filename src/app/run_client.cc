@@ -14,6 +14,35 @@
 
 namespace m6t::app {
 
+namespace {
+
+// The socket of each attachment: toward the gateway in use, from the uplink's address.
+SocketFactory socket_factory(const ClientSettings& s) {
+  return [&s](const core::Endpoint4& gateway, const core::Uplink& uplink) {
+    os::UdpOptions o;
+    o.bind = core::Endpoint4{uplink.address, 0};
+    o.connect = gateway;
+    o.device = s.uplink;  // §2.5: one client per uplink, its socket bound to it
+    o.pmtu_discovery = s.engine.pmtu_discovery;
+    return os::open_udp(o);
+  };
+}
+
+// Each attachment's socket is watched from its creation to its replacement (§3).
+void watch_attachment_sockets(DaemonRuntime& rt, ClientDaemon& daemon) {
+  daemon.on_socket_change = [&rt, &daemon](int old_fd, int new_fd) {
+    if (old_fd >= 0) rt.unwatch(old_fd);
+    if (new_fd < 0) return;
+    auto st = rt.watch(new_fd, [&daemon](std::uint32_t events) {
+      if (events & EPOLLERR) daemon.on_udp_errors(os::mono_now());
+      daemon.on_udp_readable(os::mono_now());
+    });
+    if (!st) rt.log().error("watch socket: ", st.error());
+  };
+}
+
+}  // namespace
+
 int run_client(const ClientSettings& s) {
   DaemonRuntime rt("client", s.log_level);
   if (auto st = preflight(s, *os::make_privileges()); !st) return rt.fail(st.error());
@@ -33,27 +62,11 @@ int run_client(const ClientSettings& s) {
   auto tun = rt.open_tun(s.tun, s.engine.mtu);
   if (!tun) return rt.fail(tun.error());
 
-  SocketFactory factory = [&s](const core::Endpoint4& gateway, const core::Uplink& uplink) {
-    os::UdpOptions o;
-    o.bind = core::Endpoint4{uplink.address, 0};
-    o.connect = gateway;
-    o.device = s.uplink;  // §2.5: one client per uplink, its socket bound to it
-    o.pmtu_discovery = s.engine.pmtu_discovery;
-    return os::open_udp(o);
-  };
   os::SystemRandom rng;
-  ClientDaemon daemon(s, rng, **tun, rt.net(), factory, rt.log(), os::mono_now(), claims->get(),
-                      processes.get());
+  ClientDaemon daemon(s, rng, **tun, rt.net(), socket_factory(s), rt.log(), os::mono_now(),
+                      claims->get(), processes.get());
   rt.set_deadline_source([&] { return daemon.next_deadline(); });
-  daemon.on_socket_change = [&](int old_fd, int new_fd) {
-    if (old_fd >= 0) rt.unwatch(old_fd);
-    if (new_fd < 0) return;
-    auto st = rt.watch(new_fd, [&](std::uint32_t events) {
-      if (events & EPOLLERR) daemon.on_udp_errors(os::mono_now());
-      daemon.on_udp_readable(os::mono_now());
-    });
-    if (!st) rt.log().error("watch socket: ", st.error());
-  };
+  watch_attachment_sockets(rt, daemon);
   if (auto st = rt.serve_control(s.control, [&] { return daemon.status(os::mono_now()).dump(); });
       !st)
     return rt.fail(st.error());

@@ -2,70 +2,36 @@
 
 #include <algorithm>
 
+#include "core/enum_names.h"
 #include "core/ipv6_packet.h"
 
 namespace m6t::core {
 
+constexpr std::array<std::string_view, 4> kClientStateNames = {"no_uplink", "probing", "up",
+                                                               "backoff"};
+
 std::string_view to_string(ClientState s) {
-  switch (s) {
-    case ClientState::kNoUplink:
-      return "no_uplink";
-    case ClientState::kProbing:
-      return "probing";
-    case ClientState::kUp:
-      return "up";
-    case ClientState::kBackoff:
-      return "backoff";
-  }
-  return "?";
+  return name_of(kClientStateNames, s);
 }
+
+constexpr std::array<std::string_view, 4> kLivenessNames = {"unknown", "alive", "suspect", "dead"};
 
 std::string_view to_string(Liveness l) {
-  switch (l) {
-    case Liveness::kUnknown:
-      return "unknown";
-    case Liveness::kAlive:
-      return "alive";
-    case Liveness::kSuspect:
-      return "suspect";
-    case Liveness::kDead:
-      return "dead";
-  }
-  return "?";
+  return name_of(kLivenessNames, l);
 }
+
+constexpr std::array<std::string_view, 8> kAttachReasonNames = {
+    "uplink_up",           "uplink_changed", "uplink_lost", "resume",
+    "gateway_unreachable", "gateway_lost",   "retry",       "shutdown"};
 
 std::string_view to_string(AttachReason r) {
-  switch (r) {
-    case AttachReason::kUplinkUp:
-      return "uplink_up";
-    case AttachReason::kUplinkChanged:
-      return "uplink_changed";
-    case AttachReason::kUplinkLost:
-      return "uplink_lost";
-    case AttachReason::kResume:
-      return "resume";
-    case AttachReason::kGatewayUnreachable:
-      return "gateway_unreachable";
-    case AttachReason::kGatewayLost:
-      return "gateway_lost";
-    case AttachReason::kRetry:
-      return "retry";
-    case AttachReason::kShutdown:
-      return "shutdown";
-  }
-  return "?";
+  return name_of(kAttachReasonNames, r);
 }
 
+constexpr std::array<std::string_view, 3> kChangeNames = {"up", "down", "changed"};
+
 std::string_view to_string(Change c) {
-  switch (c) {
-    case Change::kUp:
-      return "up";
-    case Change::kDown:
-      return "down";
-    case Change::kChanged:
-      return "changed";
-  }
-  return "?";
+  return name_of(kChangeNames, c);
 }
 
 ClientEngine::ClientEngine(const ClientConfig& config, RandomSource& rng, Random48Claims* claims)

@@ -3,23 +3,15 @@
 #include <algorithm>
 
 #include "core/client_engine.h"
+#include "core/enum_names.h"
 
 namespace m6t::core {
 
+constexpr std::array<std::string_view, 4> kClientTimerNames = {"first_answer", "keepalive",
+                                                               "gateway_lost", "backoff"};
+
 std::string_view to_string(ClientTimer t) {
-  switch (t) {
-    case ClientTimer::kFirstAnswer:
-      return "first_answer";
-    case ClientTimer::kKeepalive:
-      return "keepalive";
-    case ClientTimer::kGatewayLost:
-      return "gateway_lost";
-    case ClientTimer::kBackoff:
-      return "backoff";
-    case ClientTimer::kCount:
-      break;
-  }
-  return "?";
+  return name_of(kClientTimerNames, t);
 }
 
 ClientTimers::ClientTimers(const ClientTimerConfig& config) : config_(config) {

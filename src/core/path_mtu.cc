@@ -1,34 +1,22 @@
 #include "core/path_mtu.h"
+#include "core/enum_names.h"
 
 #include <algorithm>
 #include <array>
 
 namespace m6t::core {
 
+constexpr std::array<std::string_view, 3> kMtuSourceNames = {"configured", "icmp", "aged"};
+
 std::string_view to_string(MtuSource s) {
-  switch (s) {
-    case MtuSource::kConfigured:
-      return "configured";
-    case MtuSource::kIcmp:
-      return "icmp";
-    case MtuSource::kAged:
-      return "aged";
-  }
-  return "?";
+  return name_of(kMtuSourceNames, s);
 }
 
+constexpr std::array<std::string_view, 4> kPmtuUpdateNames = {"lowered", "fragmenting", "not_lower",
+                                                              "disabled"};
+
 std::string_view to_string(PmtuUpdate u) {
-  switch (u) {
-    case PmtuUpdate::kLowered:
-      return "lowered";
-    case PmtuUpdate::kFragmenting:
-      return "fragmenting";
-    case PmtuUpdate::kNotLower:
-      return "not_lower";
-    case PmtuUpdate::kDisabled:
-      return "disabled";
-  }
-  return "?";
+  return name_of(kPmtuUpdateNames, u);
 }
 
 PathMtu PathMtu::initial(const PathMtuConfig& c) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/drop.h"
+#include "core/enum_names.h"
 #include "core/state_table.h"
 
 namespace m6t::core {
@@ -17,18 +18,11 @@ enum class Action : std::uint8_t {
   kConsumed  // handled inside the engine (a keepalive answer on the client)
 };
 
+inline constexpr std::array<std::string_view, 4> kActionNames = {"drop", "to_tun", "to_udp",
+                                                                 "consumed"};
+
 constexpr std::string_view to_string(Action a) {
-  switch (a) {
-    case Action::kDrop:
-      return "drop";
-    case Action::kToTun:
-      return "to_tun";
-    case Action::kToUdp:
-      return "to_udp";
-    case Action::kConsumed:
-      return "consumed";
-  }
-  return "?";
+  return name_of(kActionNames, a);
 }
 
 struct Verdict {

@@ -1,4 +1,5 @@
 #include "os/privileges.h"
+#include "core/enum_names.h"
 
 #include <cap-ng.h>
 #include <linux/capability.h>
@@ -13,14 +14,10 @@
 
 namespace m6t::os {
 
+constexpr std::array<std::string_view, 2> kCapabilityNames = {"CAP_NET_ADMIN", "CAP_NET_RAW"};
+
 std::string to_string(Capability c) {
-  switch (c) {
-    case Capability::kNetAdmin:
-      return "CAP_NET_ADMIN";
-    case Capability::kNetRaw:
-      return "CAP_NET_RAW";
-  }
-  return "?";
+  return std::string(core::name_of(kCapabilityNames, c));
 }
 
 namespace {

@@ -1,5 +1,5 @@
-// What `m6t show` reports: the daemons answer with JSON (stable names, for scripts), and the
-// command formats it for people.
+// The status model: what `m6t show` reports, as the daemons answer it in JSON (stable names,
+// for scripts). status_text.h renders it for people.
 #pragma once
 
 #include <string>
@@ -21,8 +21,5 @@ nlohmann::json gateway_status(const core::GatewayEngine& engine, const GatewaySe
                               core::Time started, core::Time now);
 nlohmann::json client_status(const core::ClientEngine& engine, const ClientSettings& settings,
                              core::Time started, core::Time now);
-
-// Human-readable rendering of either document (dispatches on "role").
-std::string format_status(const nlohmann::json& status);
 
 }  // namespace m6t::app

@@ -32,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ClientEngine e(c, rng);
   Time now{};
   std::optional<Ipv6Addr> held;
+  Duration sleep_offset{};
   const Ipv6Addr ha = t::v6("2001:db8:1::2");
 
   while (!in.empty()) {
@@ -70,6 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         now += std::chrono::milliseconds(in.u16());
         break;
       case 4: {
+        // As the daemon does: the sleep check's sample first (client_timers.h).
+        if (e.sleep_check_due(now)) e.observe_sleep_offset(sleep_offset, now);
         bool keepalive = e.expire(now);
         if (keepalive && (!held || e.keepalive_packet().size() != 40)) std::abort();
         // A deadline still due after expire() would spin the daemon's event loop.
@@ -77,7 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
       case 5:
-        e.observe_sleep_offset(std::chrono::milliseconds(in.u16() * 16), now);
+        sleep_offset = std::chrono::milliseconds(in.u16() * 16);
+        e.observe_sleep_offset(sleep_offset, now);
         break;
       case 6:
         e.shutdown(now);

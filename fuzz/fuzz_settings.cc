@@ -41,13 +41,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto v = validate(raw, g);
       check_error(v);
       if (!v) {
-        const auto& e = g.engine;
-        if (g.listen.empty() || e.home_agents.empty() || e.mn_prefix.len > wire::kMnPrefixLen ||
-            e.mtu < wire::kMinIpv6Mtu || e.mtu > wire::kMaxMtu ||
-            e.states.max_temp_states > e.states.max_states || g.control.empty())
+        const auto& eng = g.engine;
+        if (g.listen.empty() || eng.home_agents.empty() || eng.mn_prefix.len > wire::kMnPrefixLen ||
+            eng.mtu < wire::kMinIpv6Mtu || eng.mtu > wire::kMaxMtu ||
+            eng.states.max_temp_states > eng.states.max_states || g.control.empty())
           std::abort();
-        for (const auto& h : e.home_agents)
-          if (e.mn_prefix.contains(h) || h.is_multicast()) std::abort();
+        for (const auto& h : eng.home_agents)
+          if (eng.mn_prefix.contains(h) || h.is_multicast()) std::abort();
       }
     }
   }
@@ -60,9 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto v = validate(raw, c);
       check_error(v);
       if (!v) {
-        const auto& e = c.engine;
-        if (e.gateways.empty() || e.prefix.len != wire::kMnPrefixLen || e.mtu < wire::kMinIpv6Mtu ||
-            e.mtu > wire::kMaxMtu || c.control.empty() ||
+        const auto& eng = c.engine;
+        if (eng.gateways.empty() || eng.prefix.len != wire::kMnPrefixLen ||
+            eng.mtu < wire::kMinIpv6Mtu || eng.mtu > wire::kMaxMtu || c.control.empty() ||
             (!c.hook.empty() && c.hook.front() != '/'))
           std::abort();
       }

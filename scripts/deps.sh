@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # demo and integration tests: namespaces, NAT, traffic
   iproute2 nftables conntrack iputils-ping procps python3 python3-pytest python3-scapy libcap2-bin
+  valgrind
   git ca-certificates
 )
 missing=()

@@ -129,6 +129,7 @@ void ClientDaemon::on_udp_errors(core::Time now) {
 }
 
 void ClientDaemon::on_timer(core::Time now) {
+  if (sleep_clock && engine_.sleep_check_due(now)) engine_.observe_sleep_offset(sleep_clock(), now);
   if (engine_.expire(now) && socket_) datapath_.send_keepalive(*socket_);
   apply_events(now);
   if (hook_) hook_->on_timer(now);

@@ -54,6 +54,9 @@ class ClientDaemon {
   os::UdpSocket* socket() { return socket_.get(); }
   // Called when the attachment's socket is replaced (old or new fd may be -1).
   std::function<void(int old_fd, int new_fd)> on_socket_change;
+  // CLOCK_BOOTTIME - CLOCK_MONOTONIC, read whenever the engine's sleep check is due
+  // (client_timers.h); none: no sleep check (tests).
+  std::function<core::Duration()> sleep_clock;
 
   nlohmann::json status(core::Time now) const;
   const core::ClientEngine& engine() const { return engine_; }

@@ -85,12 +85,9 @@ int run_client(const ClientSettings& s) {
           rt.watch((*tun)->fd(), [&](std::uint32_t) { daemon.on_tun_readable(os::mono_now()); });
       !st)
     return rt.fail(st.error());
-  rt.on_timer([&] {
-    core::Time now = os::mono_now();
-    // The host may sleep without CLOCK_MONOTONIC noticing (client_timers.h: sleep check).
-    if (daemon.engine().sleep_check_due(now)) daemon.on_sleep_offset(os::boot_minus_mono(), now);
-    daemon.on_timer(now);
-  });
+  // The host may sleep without CLOCK_MONOTONIC noticing (client_timers.h: sleep check).
+  daemon.sleep_clock = &os::boot_minus_mono;
+  rt.on_timer([&] { daemon.on_timer(os::mono_now()); });
   auto on_hup = [&] {
     rt.log().info("SIGHUP: re-reading the IPv4 state");
     refresh_uplink();

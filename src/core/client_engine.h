@@ -119,7 +119,8 @@ class ClientEngine {
 
   // The OS's view of IPv4 connectivity, whenever it may have changed (§3).
   void set_uplink(const Uplink& uplink, Time now);
-  // CLOCK_BOOTTIME - CLOCK_MONOTONIC, sampled by the daemon whenever sleep_check_due(); a
+  // CLOCK_BOOTTIME - CLOCK_MONOTONIC, sampled by the daemon whenever sleep_check_due() (before
+  // expire(): the sleep check's deadline is among next_deadline()'s until it is sampled); a
   // jump means the host slept.
   void observe_sleep_offset(Duration boot_minus_mono, Time now);
   bool sleep_check_due(Time now) const { return timers_.sleep_check_due(now); }

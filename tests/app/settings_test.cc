@@ -271,3 +271,33 @@ TEST_F(ConfigFile, SectionsAreFound) {
 
 }  // namespace
 }  // namespace m6t::app
+
+namespace m6t::app {
+namespace {
+
+// The example files show the defaults: they must be the table's (hence the engine's), so that
+// a default changed in one place cannot leave the examples telling another story.
+template <class S>
+void expect_example_matches_defaults(const std::string& file, const std::string& section,
+                                     const OptionTable<S>& table) {
+  RawOptions raw;
+  const std::string path = std::string(M6T_SOURCE_DIR) + "/examples/" + file;
+  ASSERT_FALSE(load_config(path, section, table.specs(), raw)) << path;
+  ASSERT_FALSE(raw.empty());
+  for (const auto& [key, value] : raw) {
+    const Option<S>* o = table.find(key);
+    ASSERT_NE(o, nullptr) << key;
+    if (o->spec.required || !o->show) continue;
+    EXPECT_EQ(value.values.back(), o->show(S{})) << file << ": " << key;
+  }
+  S settings;
+  EXPECT_FALSE(validate(raw, settings)) << file;
+}
+
+TEST(Examples, ShowTheDefaultsOfTheTable) {
+  expect_example_matches_defaults("gateway.toml", "gateway", gateway_options());
+  expect_example_matches_defaults("client.toml", "client", client_options());
+}
+
+}  // namespace
+}  // namespace m6t::app

@@ -36,6 +36,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define M6T_IP_DF 0x4000
 #define M6T_IP_FRAG_MASK 0x3fff /* MF and the fragment offset */
 
+/* The link-layer header in front of an egress packet: none on the TUN devices the programs
+ * run on. Tests running the programs with BPF_PROG_TEST_RUN, which always builds an Ethernet
+ * frame, set it to 14 before loading. */
+const volatile __u32 egress_l2_len = 0;
+
 /* Sized by the daemon before loading (--max-states). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -218,7 +223,10 @@ static __always_inline int encapsulate(struct __sk_buff *skb, struct outer *o, _
   if (bpf_skb_adjust_room(skb, M6T_FP_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
                           BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
     return -1;
-  if (bpf_skb_store_bytes(skb, 0, o, sizeof *o, 0)) return failed();
+  if (bpf_skb_store_bytes(skb, egress_l2_len, o, sizeof *o, 0)) return failed();
+  /* bpf_redirect_neigh takes a frame with a link-layer header, which it replaces: an L3
+   * device's packet gets room for one. */
+  if (!egress_l2_len && bpf_skb_change_head(skb, M6T_FP_ETH_HLEN, 0)) return failed();
   return bpf_redirect_neigh(out_ifindex, 0, 0, 0);
 }
 
@@ -258,18 +266,22 @@ static __always_inline int ingress_headers(struct __sk_buff *skb, struct outer *
 /* The IPv6 packet of an egress skb on a TUN device: its length, or 0. */
 static __always_inline __u32 egress_packet(struct __sk_buff *skb, struct ipv6hdr **in6) {
   if (skb->protocol != bpf_htons(ETH_P_IPV6) || skb->gso_size) return 0;
+  const __u32 l2 = egress_l2_len;
+  if (l2 > M6T_FP_ETH_HLEN) return 0;
   void *data = (void *)(long)skb->data;
   void *end = (void *)(long)skb->data_end;
-  if (data + M6T_FP_IPV6_HLEN > end) {
-    if (skb->len < M6T_FP_IPV6_HLEN || bpf_skb_pull_data(skb, M6T_FP_IPV6_HLEN)) return 0;
+  if (data + l2 + M6T_FP_IPV6_HLEN > end) {
+    if (skb->len < l2 + M6T_FP_IPV6_HLEN || bpf_skb_pull_data(skb, l2 + M6T_FP_IPV6_HLEN))
+      return 0;
     data = (void *)(long)skb->data;
     end = (void *)(long)skb->data_end;
-    if (data + M6T_FP_IPV6_HLEN > end) return 0;
+    if (data + l2 + M6T_FP_IPV6_HLEN > end) return 0;
   }
-  *in6 = data;
+  *in6 = data + l2;
   if ((*in6)->version != 6) return 0;
-  if (M6T_FP_IPV6_HLEN + bpf_ntohs((*in6)->payload_len) != skb->len) return 0;
-  return skb->len;
+  __u32 len = skb->len - l2;
+  if (M6T_FP_IPV6_HLEN + bpf_ntohs((*in6)->payload_len) != len) return 0;
+  return len;
 }
 
 SEC("tc")

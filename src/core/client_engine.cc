@@ -153,7 +153,7 @@ TunnelBinding ClientEngine::binding() const {
 }
 
 void ClientEngine::mirror_up() {
-  if (!mirror_ || mirrored_ || state_ != ClientState::kUp) return;
+  if (!mirror_ || mirrored_ || state_ != ClientState::kUp || pending_uplink_) return;
   mirrored_ = true;
   mirror_->activated(binding());
 }
@@ -174,10 +174,15 @@ void ClientEngine::set_uplink(const Uplink& uplink, Time now) {
   if (uplink == uplink_) {
     pending_uplink_.reset();  // a flap that reverted within the debounce time
     timers_.uplink_settled();
+    mirror_up();
     return;
   }
   pending_uplink_ = uplink;
   timers_.uplink_changed(now);
+  // Only a settled attachment is mirrored: the fast path must never send from an IPv4
+  // address the host may no longer have. The user-space path takes over until the change
+  // is applied (or reverts).
+  mirror_down();
 }
 
 void ClientEngine::observe_sleep_offset(Duration boot_minus_mono, Time now) {

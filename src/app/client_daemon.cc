@@ -40,8 +40,7 @@ void ClientDaemon::check(const os::OsStatus& st, const char* what) {
   log_.error(what, ": ", st.error());
 }
 
-void ClientDaemon::use_fast_path(std::unique_ptr<os::ClientFastPath> fast,
-                                 FastPathStatus status) {
+void ClientDaemon::use_fast_path(std::unique_ptr<os::ClientFastPath> fast, FastPathStatus status) {
   fast_ = std::move(fast);
   fast_status_ = std::move(status);
   engine_.set_mirror(fast_.get());

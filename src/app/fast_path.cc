@@ -43,8 +43,10 @@ os::OsResult<std::unique_ptr<FastPath>> start(FastPathMode mode, const Logger& l
 
 }  // namespace
 
-os::OsResult<std::unique_ptr<os::GatewayFastPath>> start_gateway_fast_path(
-    const GatewaySettings& s, int tun_ifindex, const Logger& log, FastPathStatus& status) {
+os::OsResult<std::unique_ptr<os::GatewayFastPath>> start_gateway_fast_path(const GatewaySettings& s,
+                                                                           int tun_ifindex,
+                                                                           const Logger& log,
+                                                                           FastPathStatus& status) {
   return start<os::GatewayFastPath>(s.fast_path, log, status, [&] {
     using R = os::OsResult<std::unique_ptr<os::GatewayFastPath>>;
     auto monitor = os::open_ipv4_monitor();
@@ -68,8 +70,10 @@ os::OsResult<std::unique_ptr<os::GatewayFastPath>> start_gateway_fast_path(
   });
 }
 
-os::OsResult<std::unique_ptr<os::ClientFastPath>> start_client_fast_path(
-    const ClientSettings& s, int tun_ifindex, const Logger& log, FastPathStatus& status) {
+os::OsResult<std::unique_ptr<os::ClientFastPath>> start_client_fast_path(const ClientSettings& s,
+                                                                         int tun_ifindex,
+                                                                         const Logger& log,
+                                                                         FastPathStatus& status) {
   return start<os::ClientFastPath>(s.fast_path, log, status, [&] {
     auto fp = os::ClientFastPath::open({tun_ifindex, s.engine.mtu});
     if (fp) log.info("fast path: eBPF programs attached (", (*fp)->attach_mode(), ") on ", s.tun);
@@ -79,10 +83,10 @@ os::OsResult<std::unique_ptr<os::ClientFastPath>> start_client_fast_path(
 
 nlohmann::json fast_path_json(const FastPathStatus& status, const os::FastPathCounters* counters,
                               const std::string& attach_mode) {
-  nlohmann::json j = {{"mode", std::string(to_string(status.mode))},
-                      {"active", status.active},
-                      {"reason", status.reason.empty() ? nlohmann::json(nullptr)
-                                                       : nlohmann::json(status.reason)}};
+  nlohmann::json j = {
+      {"mode", std::string(to_string(status.mode))},
+      {"active", status.active},
+      {"reason", status.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(status.reason)}};
   if (!counters) return j;
   j["attach"] = attach_mode;
   j["map_errors"] = counters->map_errors;

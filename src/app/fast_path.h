@@ -30,10 +30,14 @@ struct FastPathStatus {
 // Loads and attaches the programs when --fast-path asks; with `auto`, a failure leaves the
 // user-space path alone and says why in the log. A failure with `on` is an error: the
 // daemon does not start.
-os::OsResult<std::unique_ptr<os::GatewayFastPath>> start_gateway_fast_path(
-    const GatewaySettings& s, int tun_ifindex, const Logger& log, FastPathStatus& status);
-os::OsResult<std::unique_ptr<os::ClientFastPath>> start_client_fast_path(
-    const ClientSettings& s, int tun_ifindex, const Logger& log, FastPathStatus& status);
+os::OsResult<std::unique_ptr<os::GatewayFastPath>> start_gateway_fast_path(const GatewaySettings& s,
+                                                                           int tun_ifindex,
+                                                                           const Logger& log,
+                                                                           FastPathStatus& status);
+os::OsResult<std::unique_ptr<os::ClientFastPath>> start_client_fast_path(const ClientSettings& s,
+                                                                         int tun_ifindex,
+                                                                         const Logger& log,
+                                                                         FastPathStatus& status);
 
 // "fast_path" of `m6t show --json`: the mode, whether it runs, and per-CPU counters.
 nlohmann::json fast_path_json(const FastPathStatus& status, const os::FastPathCounters* counters,

@@ -61,15 +61,15 @@ struct m6t_fp_cl_tunnel {
   __u32 tun_ifindex;    /* decapsulated packets enter there */
   __u32 uplink_ifindex; /* the attachment's socket's interface: datagrams leave there */
   __u32 mtu;            /* the configured MTU: larger datagrams from the gateway are oversized */
-  __u16 path_mtu;    /* the largest IPv6 packet toward the gateway */
+  __u16 path_mtu;       /* the largest IPv6 packet toward the gateway */
   __u8 df;
   __u8 active;
 };
 
 /* What the programs forwarded for one state since its activation (gw_activity), or for the
- * client's tunnel since the daemon started (cl_activity; the times since the last activation). Times are bpf_ktime_get_ns(): CLOCK_MONOTONIC, the
- * daemon's clock. "in" is toward the home side (gateway) or the host (client), "out" toward
- * the MN (gateway) or the gateway (client). */
+ * client's tunnel since the daemon started (cl_activity; the times since the last activation).
+ * Times are bpf_ktime_get_ns(): CLOCK_MONOTONIC, the daemon's clock. "in" is toward the home side
+ * (gateway) or the host (client), "out" toward the MN (gateway) or the gateway (client). */
 struct m6t_fp_activity {
   __u64 in_packets;
   __u64 in_bytes;

@@ -152,9 +152,10 @@ TunnelBinding ClientEngine::binding() const {
   return {address_, config_.gateways[gateway_index_], path_.mtu, path_.df};
 }
 
-void ClientEngine::mirror_up() {
+void ClientEngine::mirror_up(Time now) {
   if (!mirror_ || mirrored_ || state_ != ClientState::kUp || pending_uplink_) return;
   mirrored_ = true;
+  next_mirror_read_ = now + config_.probe_after;
   mirror_->activated(binding());
 }
 
@@ -174,7 +175,7 @@ void ClientEngine::set_uplink(const Uplink& uplink, Time now) {
   if (uplink == uplink_) {
     pending_uplink_.reset();  // a flap that reverted within the debounce time
     timers_.uplink_settled();
-    mirror_up();
+    mirror_up(now);
     return;
   }
   pending_uplink_ = uplink;
@@ -205,7 +206,8 @@ void ClientEngine::shutdown(Time now) {
 }
 
 Deadline ClientEngine::next_deadline() const {
-  return earliest(path_.next_deadline(), timers_.next_deadline(state_));
+  Deadline d = earliest(path_.next_deadline(), timers_.next_deadline(state_));
+  return mirrored_ ? earliest(d, next_mirror_read_) : d;
 }
 
 void ClientEngine::apply_uplink(Time now) {
@@ -232,9 +234,10 @@ bool ClientEngine::expire(Time now) {
   }
   if (pending_uplink_ && timers_.debounce_due(now)) apply_uplink(now);
   // The fast path's packets count before a timer of the up state acts (client_timers.h).
-  if (mirrored_ && timers_.due(state_, now)) {
+  if (mirrored_ && (now >= next_mirror_read_ || timers_.due(state_, now))) {
     if (auto seen = mirror_->activity())
       timers_.fold(seen->last_sent, seen->last_received, seen->awaiting_since);
+    next_mirror_read_ = now + config_.probe_after;
   }
   switch (timers_.due(state_, now).value_or(ClientTimer::kCount)) {
     case ClientTimer::kBackoff:
@@ -337,7 +340,7 @@ Verdict ClientEngine::on_udp(const Endpoint4& from, std::span<const std::uint8_t
   timers_.answer_received(now, keepalive_answer);
   failures_ = 0;
   state_ = ClientState::kUp;
-  mirror_up();
+  mirror_up(now);
   if (keepalive_answer) {
     counters_.keepalives_answered.add(datagram.size());
     return {Action::kConsumed, Drop::kCount, {}, {}};

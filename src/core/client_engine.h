@@ -208,7 +208,7 @@ class ClientEngine {
   std::uint64_t draw_unclaimed();
   Verdict too_big(const Ipv6View& p, Time now);
   // Mirror bookkeeping: up (the gateway answered), path changes, the end of an attachment.
-  void mirror_up();
+  void mirror_up(Time now);
   void mirror_path();
   void mirror_down();
   TunnelBinding binding() const;
@@ -230,6 +230,9 @@ class ClientEngine {
   ClientTimers timers_;
   TunnelMirror* mirror_ = nullptr;
   bool mirrored_ = false;
+  // While mirrored, what the fast path saw is read this often (and whenever a timer of the up
+  // state is due): the probe of unanswered traffic needs the fast path's packets in time.
+  Time next_mirror_read_{};
   std::size_t failures_ = 0;  // gateways failed in a row, none answering in between
 
   PathMtuConfig pmtu_;

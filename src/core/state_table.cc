@@ -85,7 +85,8 @@ Deadline StateTable::next_deadline() const {
   Deadline d;
   if (!temp_.empty()) d = earliest(d, deadline_of(states_[temp_.front()]));
   // The front's place in the list: its MN may have sent since (then it is re-queued).
-  if (!active_.empty()) d = earliest(d, states_[active_.front()].refreshed + config_.active_lifetime);
+  if (!active_.empty())
+    d = earliest(d, states_[active_.front()].refreshed + config_.active_lifetime);
   return d;
 }
 
@@ -110,8 +111,7 @@ void StateTable::expire(Time now) {
     remove(temp_.front(), temp_);
     ++stats_.expired_temporary;
   }
-  while (!active_.empty() &&
-         states_[active_.front()].refreshed + config_.active_lifetime <= now) {
+  while (!active_.empty() && states_[active_.front()].refreshed + config_.active_lifetime <= now) {
     const std::uint32_t slot = active_.front();
     State& s = states_[slot];
     if (mirror_) fold_mirror(s);

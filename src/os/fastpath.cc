@@ -84,8 +84,7 @@ class FastPathHooks {
   m6t_fastpath* skel() const { return skel_; }
   const std::string& mode() const { return mode_; }
 
-  static OsResult<std::unique_ptr<FastPathHooks>> load(
-      bool gateway, std::uint32_t max_states) {
+  static OsResult<std::unique_ptr<FastPathHooks>> load(bool gateway, std::uint32_t max_states) {
     libbpf_set_print(quiet);
     auto hooks = std::unique_ptr<FastPathHooks>(new FastPathHooks);
     hooks->skel_ = m6t_fastpath__open();
@@ -244,13 +243,13 @@ OsResult<std::unique_ptr<GatewayFastPath>> GatewayFastPath::open(const Config& c
       return errno_error("fast path: home agent");
   }
   for (int ifindex : c.ingress_ifindexes) {
-    if (auto st = (*hooks)->attach(s->progs.m6t_gw_from_nat, ifindex,
-                                   FastPathHooks::Where::kIngress);
+    if (auto st =
+            (*hooks)->attach(s->progs.m6t_gw_from_nat, ifindex, FastPathHooks::Where::kIngress);
         !st)
       return OsError{st.error()};
   }
-  if (auto st = (*hooks)->attach(s->progs.m6t_gw_to_mn, c.tun_ifindex,
-                                 FastPathHooks::Where::kEgress);
+  if (auto st =
+          (*hooks)->attach(s->progs.m6t_gw_to_mn, c.tun_ifindex, FastPathHooks::Where::kEgress);
       !st)
     return OsError{st.error()};
   auto fp = std::unique_ptr<GatewayFastPath>(new GatewayFastPath);
@@ -281,8 +280,8 @@ void GatewayFastPath::write(const core::State& st, bool create) {
   // Without the interface of the MN's datagrams the answers' way out is unknown: the state
   // stays with user space.
   if (st.ifindex == 0) return;
-  if (bpf_map_update_elem(bpf_map__fd(s->maps.gw_states), &key, &v, create ? BPF_NOEXIST : BPF_EXIST) !=
-      0) {
+  if (bpf_map_update_elem(bpf_map__fd(s->maps.gw_states), &key, &v,
+                          create ? BPF_NOEXIST : BPF_EXIST) != 0) {
     ++map_errors_;
     return;
   }
@@ -300,8 +299,7 @@ void GatewayFastPath::path_changed(const core::State& s) {
 void GatewayFastPath::removed(const core::State& st) {
   m6t_fastpath* s = hooks_->skel();
   const m6t_fp_in6 key = in6(st.mn);
-  if (bpf_map_delete_elem(bpf_map__fd(s->maps.gw_states), &key) == 0 && mirrored_ > 0)
-    --mirrored_;
+  if (bpf_map_delete_elem(bpf_map__fd(s->maps.gw_states), &key) == 0 && mirrored_ > 0) --mirrored_;
   bpf_map_delete_elem(bpf_map__fd(s->maps.gw_activity), &key);
 }
 
@@ -330,8 +328,8 @@ OsResult<std::unique_ptr<ClientFastPath>> ClientFastPath::open(const Config& c) 
   auto hooks = FastPathHooks::load(false, 1);
   if (!hooks) return OsError{hooks.error()};
   m6t_fastpath* s = (*hooks)->skel();
-  if (auto st = (*hooks)->attach(s->progs.m6t_cl_to_gw, c.tun_ifindex,
-                                 FastPathHooks::Where::kEgress);
+  if (auto st =
+          (*hooks)->attach(s->progs.m6t_cl_to_gw, c.tun_ifindex, FastPathHooks::Where::kEgress);
       !st)
     return OsError{st.error()};
   auto fp = std::unique_ptr<ClientFastPath>(new ClientFastPath);
@@ -350,8 +348,8 @@ OsStatus ClientFastPath::set_attachment(const core::Endpoint4& local, int uplink
   hooks_->detach_all(s->progs.m6t_cl_from_gw);
   uplink_ifindex_ = 0;
   if (uplink_ifindex <= 0) return Ok{};
-  if (auto st = hooks_->attach(s->progs.m6t_cl_from_gw, uplink_ifindex,
-                               FastPathHooks::Where::kIngress);
+  if (auto st =
+          hooks_->attach(s->progs.m6t_cl_from_gw, uplink_ifindex, FastPathHooks::Where::kIngress);
       !st)
     return st;
   uplink_ifindex_ = uplink_ifindex;

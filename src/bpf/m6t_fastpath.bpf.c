@@ -14,7 +14,7 @@
  *                             address is encapsulated toward the gateway.
  *
  * Every check the engines make for these packets is made here the same way or the packet is
- * left alone (TC_ACT_OK: it goes the way it goes without the fast path, to the daemon, which
+ * left alone (M6T_LEAVE: it goes the way it goes without the fast path, to the daemon, which
  * keeps the draft's rules in one implementation): first packets, temporary states, keepalives
  * and their answers, bindings that do not match (§2.4), destinations that are not a home agent
  * (§6.1.3), oversized packets, fragments, IP options, GSO packets, anything malformed. */
@@ -33,6 +33,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* A packet the programs leave alone goes on as without them: to the next program at the hook,
+ * or up the stack (tcx: TCX_NEXT; cls_bpf direct-action: the next filter, then the stack). */
+#define M6T_LEAVE TC_ACT_UNSPEC
 #define M6T_IP_DF 0x4000
 #define M6T_IP_FRAG_MASK 0x3fff /* MF and the fragment offset */
 
@@ -115,7 +118,7 @@ static __always_inline void count(__u32 what, __u64 bytes) {
 
 static __always_inline int pass(void) {
   count(M6T_FP_PASSED, 0);
-  return TC_ACT_OK;
+  return M6T_LEAVE;
 }
 
 static __always_inline int failed(void) {
@@ -224,6 +227,13 @@ static __always_inline int encapsulate(struct __sk_buff *skb, struct outer *o, _
                           BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
     return -1;
   if (bpf_skb_store_bytes(skb, egress_l2_len, o, sizeof *o, 0)) return failed();
+  if (egress_l2_len) {
+    /* A test run's frame: its EtherType follows the new outer header. */
+    __be16 proto = bpf_htons(ETH_P_IP);
+    if (bpf_skb_store_bytes(skb, __builtin_offsetof(struct ethhdr, h_proto), &proto, sizeof proto,
+                            0))
+      return failed();
+  }
   /* bpf_redirect_neigh takes a frame with a link-layer header, which it replaces: an L3
    * device's packet gets room for one. */
   if (!egress_l2_len && bpf_skb_change_head(skb, M6T_FP_ETH_HLEN, 0)) return failed();
@@ -288,11 +298,11 @@ SEC("tc")
 int m6t_gw_from_nat(struct __sk_buff *skb) {
   struct outer *o;
   struct ipv6hdr *in6;
-  if (!ingress_headers(skb, &o, &in6)) return TC_ACT_OK;
+  if (!ingress_headers(skb, &o, &in6)) return M6T_LEAVE;
   struct m6t_fp_listen lk = {o->ip.daddr, o->udp.dest, 0};
   if (!bpf_map_lookup_elem(&gw_listen, &lk)) {
     lk.addr = 0;
-    if (!bpf_map_lookup_elem(&gw_listen, &lk)) return TC_ACT_OK; /* not m6t's */
+    if (!bpf_map_lookup_elem(&gw_listen, &lk)) return M6T_LEAVE; /* not m6t's */
   }
   __u32 zero = 0;
   struct m6t_fp_gw_config *cfg = bpf_map_lookup_elem(&gw_config, &zero);
@@ -319,7 +329,7 @@ SEC("tc")
 int m6t_gw_to_mn(struct __sk_buff *skb) {
   struct ipv6hdr *in6;
   __u32 len = egress_packet(skb, &in6);
-  if (!len) return TC_ACT_OK;
+  if (!len) return M6T_LEAVE;
   struct m6t_fp_gw_state *st = bpf_map_lookup_elem(&gw_states, &in6->daddr);
   if (!st) return pass();                /* no state, or a temporary one (§3) */
   if (len > st->mtu) return pass();      /* answered with a Packet Too Big (§2.6) */
@@ -343,12 +353,12 @@ SEC("tc")
 int m6t_cl_from_gw(struct __sk_buff *skb) {
   struct outer *o;
   struct ipv6hdr *in6;
-  if (!ingress_headers(skb, &o, &in6)) return TC_ACT_OK;
+  if (!ingress_headers(skb, &o, &in6)) return M6T_LEAVE;
   __u32 zero = 0;
   struct m6t_fp_cl_tunnel *t = bpf_map_lookup_elem(&cl_tunnel, &zero);
-  if (!t || !t->active) return TC_ACT_OK;
+  if (!t || !t->active) return M6T_LEAVE;
   /* The attachment's socket is connected to the gateway in use: nothing else is its. */
-  if (o->ip.daddr != t->local_addr || o->udp.dest != t->local_port) return TC_ACT_OK;
+  if (o->ip.daddr != t->local_addr || o->udp.dest != t->local_port) return M6T_LEAVE;
   if (o->ip.saddr != t->gw_addr || o->udp.source != t->gw_port) return pass();
   __u32 len = check_datagram(skb, o, in6, t->mtu);
   if (!len) return pass();
@@ -370,10 +380,10 @@ SEC("tc")
 int m6t_cl_to_gw(struct __sk_buff *skb) {
   struct ipv6hdr *in6;
   __u32 len = egress_packet(skb, &in6);
-  if (!len) return TC_ACT_OK;
+  if (!len) return M6T_LEAVE;
   __u32 zero = 0;
   struct m6t_fp_cl_tunnel *t = bpf_map_lookup_elem(&cl_tunnel, &zero);
-  if (!t || !t->active) return TC_ACT_OK;
+  if (!t || !t->active) return M6T_LEAVE;
   if (!same_in6(&t->address, &in6->saddr)) return pass();
   if (link_local_or_multicast(in6->daddr.in6_u.u6_addr8)) return pass();
   if (len > t->path_mtu) return pass(); /* answered with a Packet Too Big (§2.6) */

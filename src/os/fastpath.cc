@@ -10,7 +10,16 @@
 #include <cstring>
 
 #include "bpf/fastpath_abi.h"
+// The skeleton embeds the programs' object file as one string literal, longer than the
+// C++ standard's minimum that -Wpedantic holds clang to.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Woverlength-strings"
+#endif
 #include "bpf/m6t_fastpath.skel.h"
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 #include "core/wire.h"
 
 // What the programs repeat of the protocol's constants (fastpath_abi.h) is the protocol's.
@@ -84,12 +93,14 @@ class FastPathHooks {
   m6t_fastpath* skel() const { return skel_; }
   const std::string& mode() const { return mode_; }
 
-  static OsResult<std::unique_ptr<FastPathHooks>> load(bool gateway, std::uint32_t max_states) {
+  static OsResult<std::unique_ptr<FastPathHooks>> load(bool gateway, std::uint32_t max_states,
+                                                       bool test_run = false) {
     libbpf_set_print(quiet);
     auto hooks = std::unique_ptr<FastPathHooks>(new FastPathHooks);
     hooks->skel_ = m6t_fastpath__open();
     if (!hooks->skel_) return OsError{libbpf_error("open the fast-path programs", -errno)};
     m6t_fastpath* s = hooks->skel_;
+    if (test_run) s->rodata->egress_l2_len = M6T_FP_ETH_HLEN;
     bpf_program__set_autoload(s->progs.m6t_gw_from_nat, gateway);
     bpf_program__set_autoload(s->progs.m6t_gw_to_mn, gateway);
     bpf_program__set_autoload(s->progs.m6t_cl_from_gw, !gateway);
@@ -178,6 +189,23 @@ class FastPathHooks {
 
 namespace {
 
+OsResult<FastPathRun> test_run(bpf_program* prog, std::span<const std::uint8_t> frame) {
+  FastPathRun r;
+  r.frame.resize(frame.size() + 256);
+  bpf_test_run_opts o{};
+  o.sz = sizeof o;
+  o.data_in = frame.data();
+  o.data_size_in = static_cast<__u32>(frame.size());
+  o.data_out = r.frame.data();
+  o.data_size_out = static_cast<__u32>(r.frame.size());
+  o.repeat = 1;
+  if (int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o); err)
+    return OsError{libbpf_error("BPF_PROG_TEST_RUN", err)};
+  r.verdict = static_cast<int>(o.retval);
+  r.frame.resize(o.data_size_out);
+  return r;
+}
+
 FastPathCounters read_counters(const FastPathHooks& hooks, std::uint64_t map_errors) {
   FastPathCounters out;
   out.map_errors = map_errors;
@@ -221,10 +249,13 @@ std::optional<core::Time> since_ktime(std::uint64_t ns) {
 
 // --- gateway ---------------------------------------------------------------------------------
 
-OsResult<std::unique_ptr<GatewayFastPath>> GatewayFastPath::open(const Config& c) {
+namespace {
+
+OsResult<std::unique_ptr<FastPathHooks>> load_gateway(const GatewayFastPath::Config& c,
+                                                      bool test_run) {
   if (c.listen.size() > M6T_FP_MAX_LISTENERS || c.home_agents.size() > M6T_FP_MAX_HOME_AGENTS)
     return OsError{"more listening endpoints or home agents than the fast path holds"};
-  auto hooks = FastPathHooks::load(true, c.max_states);
+  auto hooks = FastPathHooks::load(true, c.max_states, test_run);
   if (!hooks) return OsError{hooks.error()};
   m6t_fastpath* s = (*hooks)->skel();
   const std::uint32_t zero = 0;
@@ -242,6 +273,30 @@ OsResult<std::unique_ptr<GatewayFastPath>> GatewayFastPath::open(const Config& c
     if (bpf_map_update_elem(bpf_map__fd(s->maps.gw_home_agents), &k, &one, BPF_ANY) != 0)
       return errno_error("fast path: home agent");
   }
+  return hooks;
+}
+
+}  // namespace
+
+OsResult<std::unique_ptr<GatewayFastPath>> GatewayFastPath::open_for_test(const Config& c) {
+  auto hooks = load_gateway(c, true);
+  if (!hooks) return OsError{hooks.error()};
+  auto fp = std::unique_ptr<GatewayFastPath>(new GatewayFastPath);
+  fp->hooks_ = std::move(*hooks);
+  return fp;
+}
+
+OsResult<FastPathRun> GatewayFastPath::run(FastPathProgram p,
+                                           std::span<const std::uint8_t> frame) const {
+  m6t_fastpath* s = hooks_->skel();
+  return test_run(
+      p == FastPathProgram::kFromPeer ? s->progs.m6t_gw_from_nat : s->progs.m6t_gw_to_mn, frame);
+}
+
+OsResult<std::unique_ptr<GatewayFastPath>> GatewayFastPath::open(const Config& c) {
+  auto hooks = load_gateway(c, false);
+  if (!hooks) return OsError{hooks.error()};
+  m6t_fastpath* s = (*hooks)->skel();
   for (int ifindex : c.ingress_ifindexes) {
     if (auto st =
             (*hooks)->attach(s->progs.m6t_gw_from_nat, ifindex, FastPathHooks::Where::kIngress);
@@ -324,6 +379,23 @@ const std::string& GatewayFastPath::attach_mode() const {
 
 // --- client ----------------------------------------------------------------------------------
 
+OsResult<std::unique_ptr<ClientFastPath>> ClientFastPath::open_for_test(const Config& c) {
+  auto hooks = FastPathHooks::load(false, 1, true);
+  if (!hooks) return OsError{hooks.error()};
+  auto fp = std::unique_ptr<ClientFastPath>(new ClientFastPath);
+  fp->hooks_ = std::move(*hooks);
+  fp->config_ = c;
+  fp->test_ = true;
+  return fp;
+}
+
+OsResult<FastPathRun> ClientFastPath::run(FastPathProgram p,
+                                          std::span<const std::uint8_t> frame) const {
+  m6t_fastpath* s = hooks_->skel();
+  return test_run(p == FastPathProgram::kFromPeer ? s->progs.m6t_cl_from_gw : s->progs.m6t_cl_to_gw,
+                  frame);
+}
+
 OsResult<std::unique_ptr<ClientFastPath>> ClientFastPath::open(const Config& c) {
   auto hooks = FastPathHooks::load(false, 1);
   if (!hooks) return OsError{hooks.error()};
@@ -344,6 +416,10 @@ OsStatus ClientFastPath::set_attachment(const core::Endpoint4& local, int uplink
   if (active_) removed();
   local_ = local;
   if (uplink_ifindex == uplink_ifindex_) return Ok{};
+  if (test_) {
+    uplink_ifindex_ = uplink_ifindex;
+    return Ok{};
+  }
   m6t_fastpath* s = hooks_->skel();
   hooks_->detach_all(s->progs.m6t_cl_from_gw);
   uplink_ifindex_ = 0;

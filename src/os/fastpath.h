@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,15 @@ struct FastPathCounters {
 
 class FastPathHooks;  // fastpath.cc: the attached programs
 
+// For the tests and the fuzz target that hold the programs to the engines' verdicts: the
+// programs loaded but not attached, run on frames with BPF_PROG_TEST_RUN (which always
+// builds an Ethernet frame, so the TUN-egress programs then expect one in front).
+struct FastPathRun {
+  int verdict = 0;  // TC_ACT_*: -1 left alone (TC_ACT_UNSPEC), 2 dropped, 7 redirected
+  std::vector<std::uint8_t> frame;  // the frame after the program
+};
+enum class FastPathProgram { kFromPeer, kToPeer };  // ingress of the IPv4 side, TUN egress
+
 class GatewayFastPath final : public core::StateMirror {
  public:
   struct Config {
@@ -52,7 +62,10 @@ class GatewayFastPath final : public core::StateMirror {
     std::vector<int> ingress_ifindexes;  // the interfaces datagrams to `listen` arrive on
   };
   static OsResult<std::unique_ptr<GatewayFastPath>> open(const Config& config);
+  // Loaded and configured, attached nowhere: for run() (FastPathRun).
+  static OsResult<std::unique_ptr<GatewayFastPath>> open_for_test(const Config& config);
   ~GatewayFastPath() override;
+  OsResult<FastPathRun> run(FastPathProgram p, std::span<const std::uint8_t> frame) const;
 
   void activated(const core::State& s) override;
   void path_changed(const core::State& s) override;
@@ -80,7 +93,9 @@ class ClientFastPath final : public core::TunnelMirror {
     std::uint32_t mtu = 0;
   };
   static OsResult<std::unique_ptr<ClientFastPath>> open(const Config& config);
+  static OsResult<std::unique_ptr<ClientFastPath>> open_for_test(const Config& config);
   ~ClientFastPath() override;
+  OsResult<FastPathRun> run(FastPathProgram p, std::span<const std::uint8_t> frame) const;
 
   // The attachment's socket and uplink: set before the tunnel can be activated (each new
   // attachment has its own, §3); the ingress program moves to the uplink's interface.
@@ -104,6 +119,7 @@ class ClientFastPath final : public core::TunnelMirror {
   core::Endpoint4 local_;
   int uplink_ifindex_ = 0;
   bool active_ = false;
+  bool test_ = false;  // open_for_test: nothing is attached
   std::uint64_t map_errors_ = 0;
 };
 

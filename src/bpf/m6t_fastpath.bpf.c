@@ -33,6 +33,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define M6T_BPF_F_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)  /* Linux 6.3 */
+#define M6T_BPF_F_ADJ_ROOM_DECAP_L4_UDP (1ULL << 10)  /* after Linux 6.18 */
+
 /* A packet the programs leave alone goes on as without them: to the next program at the hook,
  * or up the stack (tcx: TCX_NEXT; cls_bpf direct-action: the next filter, then the stack). */
 #define M6T_LEAVE TC_ACT_UNSPEC
@@ -108,12 +111,16 @@ struct outer {
 };
 _Static_assert(sizeof(struct outer) == M6T_FP_ENCAP_LEN, "no padding in the outer headers");
 
-static __always_inline void count(__u32 what, __u64 bytes) {
+static __always_inline void count_packets(__u32 what, __u64 packets, __u64 bytes) {
   struct m6t_fp_count *c = bpf_map_lookup_elem(&fp_counters, &what);
   if (c) {
-    c->packets += 1;
+    c->packets += packets;
     c->bytes += bytes;
   }
+}
+
+static __always_inline void count(__u32 what, __u64 bytes) {
+  count_packets(what, 1, bytes);
 }
 
 static __always_inline int pass(void) {
@@ -159,11 +166,21 @@ static __always_inline int unspecified_or_loopback(const __u8 *a) {
   return x[0] == 0 && (x[1] == 0 || x[1] == bpf_cpu_to_be64(1));
 }
 
+/* What an ingress frame carries: one IPv6 packet, or, for a GSO frame (a veth or virtio
+ * neighbour's encapsulated super-packet, which no wire delivers but a host's virtual links
+ * pass on whole), the packets of `largest` bytes at most its segmentation would make. */
+struct ingress {
+  __u32 len;
+  __u32 largest;
+  __u32 packets;
+  __u32 bytes;
+};
+
 /* Checks the outer IPv4/UDP headers of an ingress frame and the inner IPv6 header's length,
- * as the engines' decoders do (exactly one IPv6 packet per datagram, at most `mtu`): the
- * inner packet's length, or 0 when the frame is not one to forward. */
-static __always_inline __u32 check_datagram(struct __sk_buff *skb, const struct outer *o,
-                                            const struct ipv6hdr *in6, __u32 mtu) {
+ * as the engines' decoders do (exactly one IPv6 packet per datagram, at most `mtu`). */
+static __always_inline int check_datagram(struct __sk_buff *skb, const struct outer *o,
+                                          const struct ipv6hdr *in6, __u32 mtu,
+                                          struct ingress *e) {
   if (o->ip.version != 4 || o->ip.ihl != 5) return 0;
   if (o->ip.frag_off & bpf_htons(M6T_IP_FRAG_MASK)) return 0;
   if (o->ip.protocol != IPPROTO_UDP) return 0;
@@ -175,20 +192,65 @@ static __always_inline __u32 check_datagram(struct __sk_buff *skb, const struct 
   __u32 inner = udp_len - M6T_FP_UDP_HLEN;
   if (in6->version != 6) return 0;
   if (M6T_FP_IPV6_HLEN + bpf_ntohs(in6->payload_len) != inner) return 0;
-  if (inner > mtu) return 0;
   if (maybe_partial(o)) return 0;
-  return inner;
+  e->len = e->largest = e->bytes = inner;
+  e->packets = 1;
+  if (skb->gso_size) {
+    __u32 l4;
+    if (in6->nexthdr == IPPROTO_TCP) {
+      const __u8 *tcp = (const __u8 *)(in6 + 1);
+      if ((void *)(tcp + 13) > (void *)(long)skb->data_end) return 0;
+      l4 = (__u32)(tcp[12] >> 4) * 4;
+      if (l4 < 20) return 0;
+    } else {
+      return 0;
+    }
+    const __u32 hdr = M6T_FP_IPV6_HLEN + l4;
+    if (inner <= hdr) return 0;
+    e->largest = hdr + skb->gso_size;
+    e->packets = skb->gso_segs ? skb->gso_segs : (inner - hdr + skb->gso_size - 1) / skb->gso_size;
+    e->bytes = inner + (e->packets - 1) * hdr;
+  }
+  if (e->largest > mtu) return 0;
+  return 1;
 }
+
+/* The IPv6 packet of an egress skb on a TUN device. A GSO packet (a TCP or UDP super-packet
+ * the host's stack leaves the kernel to segment) stands for `packets` packets of at most
+ * `largest` bytes: encapsulated once, it is segmented on the way out, each segment behind its
+ * own outer headers (the kernel's UDP tunnel segmentation). */
+struct egress {
+  __u32 len;      /* the skb's IPv6 packet(s), headers once */
+  __u32 largest;  /* the largest IPv6 packet it stands for */
+  __u32 packets;  /* as the engine would count them */
+  __u32 bytes;
+};
 
 /* The outer headers become the inner IPv6 packet's: IPv4 -> IPv6 (bpf_skb_change_proto makes
  * room for the 20 bytes IPv6 needs more and sets the skb's protocol; it works on kernels older
  * than 6.3's BPF_F_ADJ_ROOM_DECAP_L3_IPV6), then the IPv4 and UDP headers go, and the frame's
  * EtherType says IPv6. Past the first helper the packet is changed: a failure drops it. */
 static __always_inline int decapsulate_into(struct __sk_buff *skb, __u32 tun_ifindex) {
-  if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0)) return failed();
-  if (bpf_skb_adjust_room(skb, -(__s32)(M6T_FP_ENCAP_LEN + M6T_FP_IPV6_HLEN - M6T_FP_IPV4_HLEN),
-                          BPF_ADJ_ROOM_MAC, 0))
-    return failed();
+  /* A GSO frame keeps its segment size: the sender sized it for the tunnel's MTU. */
+  const __u64 fixed = skb->gso_size ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
+  /* In one step where the kernel can (Linux 6.3: DECAP_L3_IPV6), which leaves the segment size
+   * alone, and also resets a GSO frame's UDP-tunnel offload state where it can (DECAP_L4_UDP,
+   * kernels after 6.18: without it a decapsulated GSO frame keeps that state, harmless where it
+   * is delivered or passed on whole, as on veth, but a physical device segmenting it could
+   * not). The flags' values are the kernel's ABI (Debian 12's headers predate them); a kernel
+   * refuses an unknown flag before it changes anything. */
+  const __s32 encap = -(__s32)M6T_FP_ENCAP_LEN;
+  if (bpf_skb_adjust_room(skb, encap, BPF_ADJ_ROOM_MAC,
+                          fixed | M6T_BPF_F_ADJ_ROOM_DECAP_L3_IPV6 |
+                              (fixed ? M6T_BPF_F_ADJ_ROOM_DECAP_L4_UDP : 0)) != 0 &&
+      bpf_skb_adjust_room(skb, encap, BPF_ADJ_ROOM_MAC,
+                          fixed | M6T_BPF_F_ADJ_ROOM_DECAP_L3_IPV6) != 0) {
+    if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0)) return failed();
+    if (bpf_skb_adjust_room(skb,
+                            -(__s32)(M6T_FP_ENCAP_LEN + M6T_FP_IPV6_HLEN - M6T_FP_IPV4_HLEN),
+                            BPF_ADJ_ROOM_MAC, fixed))
+      return failed();
+  }
   __be16 proto = bpf_htons(ETH_P_IPV6);
   if (bpf_skb_store_bytes(skb, __builtin_offsetof(struct ethhdr, h_proto), &proto, sizeof proto, 0))
     return failed();
@@ -202,8 +264,9 @@ static __always_inline int decapsulate_into(struct __sk_buff *skb, __u32 tun_ifi
  * asymmetric routing calls for --fast-path off). The outer UDP checksum is zero, as IPv4
  * allows (RFC 768) and as the kernel's own UDP tunnels send by default (VXLAN, FOU): the inner
  * packet carries its own end-to-end checksums. */
-static __always_inline int encapsulate(struct __sk_buff *skb, struct outer *o, __u32 len,
-                                       int df, __u32 out_ifindex) {
+static __always_inline int encapsulate(struct __sk_buff *skb, struct outer *o,
+                                       const struct egress *e, int df, __u32 out_ifindex) {
+  const __u32 len = e->len;
   o->ip.version = 4;
   o->ip.ihl = 5;
   o->ip.tos = 0;
@@ -220,12 +283,14 @@ static __always_inline int encapsulate(struct __sk_buff *skb, struct outer *o, _
 
   /* Too large for the way out with the encapsulation: the user-space path's socket lets the
    * kernel fragment it (DF clear) or learn from it (path-MTU mode). */
-  __u32 mtu_len = 0;
-  if (bpf_check_mtu(skb, out_ifindex, &mtu_len, M6T_FP_ENCAP_LEN, 0)) return -1;
+  __u32 mtu = 0;
+  bpf_check_mtu(skb, out_ifindex, &mtu, 0, 0); /* sets mtu to the interface's */
+  if (e->largest + M6T_FP_ENCAP_LEN > mtu) return -1;
 
-  if (bpf_skb_adjust_room(skb, M6T_FP_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
-                          BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
-    return -1;
+  /* A GSO packet keeps its segment size: the host's stack sized it for the tunnel's MTU. */
+  __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP;
+  if (e->packets > 1 || skb->gso_size) flags |= BPF_F_ADJ_ROOM_FIXED_GSO;
+  if (bpf_skb_adjust_room(skb, M6T_FP_ENCAP_LEN, BPF_ADJ_ROOM_MAC, flags)) return -1;
   if (bpf_skb_store_bytes(skb, egress_l2_len, o, sizeof *o, 0)) return failed();
   if (egress_l2_len) {
     /* A test run's frame: its EtherType follows the new outer header. */
@@ -240,15 +305,17 @@ static __always_inline int encapsulate(struct __sk_buff *skb, struct outer *o, _
   return bpf_redirect_neigh(out_ifindex, 0, 0, 0);
 }
 
-static __always_inline void note_in(struct m6t_fp_activity *a, __u32 len, __u64 now) {
-  __sync_fetch_and_add(&a->in_packets, 1);
-  __sync_fetch_and_add(&a->in_bytes, len);
+static __always_inline void note_in(struct m6t_fp_activity *a, const struct ingress *e,
+                                    __u64 now) {
+  __sync_fetch_and_add(&a->in_packets, e->packets);
+  __sync_fetch_and_add(&a->in_bytes, e->bytes);
   a->last_in_ns = now;
 }
 
-static __always_inline void note_out(struct m6t_fp_activity *a, __u32 len, __u64 now) {
-  __sync_fetch_and_add(&a->out_packets, 1);
-  __sync_fetch_and_add(&a->out_bytes, len);
+static __always_inline void note_out(struct m6t_fp_activity *a, const struct egress *e,
+                                     __u64 now) {
+  __sync_fetch_and_add(&a->out_packets, e->packets);
+  __sync_fetch_and_add(&a->out_bytes, e->bytes);
   a->last_out_ns = now;
 }
 
@@ -257,14 +324,16 @@ static __always_inline void note_out(struct m6t_fp_activity *a, __u32 len, __u64
 /* The headers of an ingress frame, in the linear part (pulled there when they are not). */
 static __always_inline int ingress_headers(struct __sk_buff *skb, struct outer **o,
                                            struct ipv6hdr **in6) {
-  if (skb->protocol != bpf_htons(ETH_P_IP) || skb->gso_size) return 0;
+  if (skb->protocol != bpf_htons(ETH_P_IP)) return 0;
+  /* A GSO frame's inner TCP header too (its length tells the segments'). */
+  const __u32 need = INGRESS_HLEN + (skb->gso_size ? 20 : 0);
   void *data = (void *)(long)skb->data;
   void *end = (void *)(long)skb->data_end;
-  if (data + INGRESS_HLEN > end) {
-    if (skb->len < INGRESS_HLEN || bpf_skb_pull_data(skb, INGRESS_HLEN)) return 0;
+  if (data + need > end) {
+    if (skb->len < need || bpf_skb_pull_data(skb, need)) return 0;
     data = (void *)(long)skb->data;
     end = (void *)(long)skb->data_end;
-    if (data + INGRESS_HLEN > end) return 0;
+    if (data + need > end) return 0;
   }
   struct ethhdr *eth = data;
   if (eth->h_proto != bpf_htons(ETH_P_IP)) return 0;
@@ -273,25 +342,45 @@ static __always_inline int ingress_headers(struct __sk_buff *skb, struct outer *
   return 1;
 }
 
-/* The IPv6 packet of an egress skb on a TUN device: its length, or 0. */
-static __always_inline __u32 egress_packet(struct __sk_buff *skb, struct ipv6hdr **in6) {
-  if (skb->protocol != bpf_htons(ETH_P_IPV6) || skb->gso_size) return 0;
+static __always_inline int egress_packet(struct __sk_buff *skb, struct ipv6hdr **in6,
+                                         struct egress *e) {
+  if (skb->protocol != bpf_htons(ETH_P_IPV6)) return 0;
   const __u32 l2 = egress_l2_len;
   if (l2 > M6T_FP_ETH_HLEN) return 0;
+  /* The IPv6 header, and a TCP header's data offset when the packet is a GSO one. */
+  const __u32 need = l2 + M6T_FP_IPV6_HLEN + (skb->gso_size ? 20 : 0);
   void *data = (void *)(long)skb->data;
   void *end = (void *)(long)skb->data_end;
-  if (data + l2 + M6T_FP_IPV6_HLEN > end) {
-    if (skb->len < l2 + M6T_FP_IPV6_HLEN || bpf_skb_pull_data(skb, l2 + M6T_FP_IPV6_HLEN))
-      return 0;
+  if (data + need > end) {
+    if (skb->len < need || bpf_skb_pull_data(skb, need)) return 0;
     data = (void *)(long)skb->data;
     end = (void *)(long)skb->data_end;
-    if (data + l2 + M6T_FP_IPV6_HLEN > end) return 0;
+    if (data + need > end) return 0;
   }
   *in6 = data + l2;
   if ((*in6)->version != 6) return 0;
   __u32 len = skb->len - l2;
   if (M6T_FP_IPV6_HLEN + bpf_ntohs((*in6)->payload_len) != len) return 0;
-  return len;
+  e->len = e->largest = e->bytes = len;
+  e->packets = 1;
+  if (!skb->gso_size) return 1;
+  __u32 l4;
+  if ((*in6)->nexthdr == IPPROTO_TCP) {
+    const __u8 *tcp = data + l2 + M6T_FP_IPV6_HLEN;
+    if ((void *)(tcp + 13) > end) return 0;
+    l4 = (__u32)(tcp[12] >> 4) * 4;
+    if (l4 < 20) return 0;
+  } else if ((*in6)->nexthdr == IPPROTO_UDP) {
+    l4 = M6T_FP_UDP_HLEN;
+  } else {
+    return 0; /* extension headers: the kernel's segmentation and the engine's */
+  }
+  const __u32 hdr = M6T_FP_IPV6_HLEN + l4;
+  if (len <= hdr || len + M6T_FP_ENCAP_LEN > 0xffff) return 0;
+  e->largest = hdr + skb->gso_size;
+  e->packets = skb->gso_segs ? skb->gso_segs : (len - hdr + skb->gso_size - 1) / skb->gso_size;
+  e->bytes = len + (e->packets - 1) * hdr;
+  return 1;
 }
 
 SEC("tc")
@@ -307,8 +396,8 @@ int m6t_gw_from_nat(struct __sk_buff *skb) {
   __u32 zero = 0;
   struct m6t_fp_gw_config *cfg = bpf_map_lookup_elem(&gw_config, &zero);
   if (!cfg) return pass();
-  __u32 len = check_datagram(skb, o, in6, cfg->mtu);
-  if (!len) return pass();
+  struct ingress e;
+  if (!check_datagram(skb, o, in6, cfg->mtu, &e)) return pass();
   /* §2.4: only an active state's binding, exactly: its NAT address and port, and our
    * address and port it was created on. */
   struct m6t_fp_gw_state *st = bpf_map_lookup_elem(&gw_states, &in6->saddr);
@@ -320,19 +409,19 @@ int m6t_gw_from_nat(struct __sk_buff *skb) {
   if (!bpf_map_lookup_elem(&gw_home_agents, &in6->daddr)) return pass();
   struct m6t_fp_activity *a = bpf_map_lookup_elem(&gw_activity, &in6->saddr);
   if (!a) return pass();
-  note_in(a, len, bpf_ktime_get_ns());
-  count(M6T_FP_FORWARDED_IN, len);
+  note_in(a, &e, bpf_ktime_get_ns());
+  count_packets(M6T_FP_FORWARDED_IN, e.packets, e.bytes);
   return decapsulate_into(skb, cfg->tun_ifindex);
 }
 
 SEC("tc")
 int m6t_gw_to_mn(struct __sk_buff *skb) {
   struct ipv6hdr *in6;
-  __u32 len = egress_packet(skb, &in6);
-  if (!len) return M6T_LEAVE;
+  struct egress e;
+  if (!egress_packet(skb, &in6, &e)) return M6T_LEAVE;
   struct m6t_fp_gw_state *st = bpf_map_lookup_elem(&gw_states, &in6->daddr);
-  if (!st) return pass();                /* no state, or a temporary one (§3) */
-  if (len > st->mtu) return pass();      /* answered with a Packet Too Big (§2.6) */
+  if (!st) return pass();                  /* no state, or a temporary one (§3) */
+  if (e.largest > st->mtu) return pass();  /* answered with a Packet Too Big (§2.6) */
   struct m6t_fp_activity *a = bpf_map_lookup_elem(&gw_activity, &in6->daddr);
   if (!a) return pass();
   struct outer o = {};
@@ -342,10 +431,10 @@ int m6t_gw_to_mn(struct __sk_buff *skb) {
   o.udp.dest = st->nat_port;
   int df = st->df;
   __u64 now = bpf_ktime_get_ns();
-  int rc = encapsulate(skb, &o, len, df, st->ifindex);
+  int rc = encapsulate(skb, &o, &e, df, st->ifindex);
   if (rc < 0) return pass();
-  note_out(a, len, now);
-  count(M6T_FP_FORWARDED_OUT, len);
+  note_out(a, &e, now);
+  count_packets(M6T_FP_FORWARDED_OUT, e.packets, e.bytes);
   return rc;
 }
 
@@ -360,8 +449,8 @@ int m6t_cl_from_gw(struct __sk_buff *skb) {
   /* The attachment's socket is connected to the gateway in use: nothing else is its. */
   if (o->ip.daddr != t->local_addr || o->udp.dest != t->local_port) return M6T_LEAVE;
   if (o->ip.saddr != t->gw_addr || o->udp.source != t->gw_port) return pass();
-  __u32 len = check_datagram(skb, o, in6, t->mtu);
-  if (!len) return pass();
+  struct ingress e;
+  if (!check_datagram(skb, o, in6, t->mtu, &e)) return pass();
   if (!same_in6(&t->address, &in6->daddr)) return pass();
   /* A spoofed link-local source would make the host take the tunnel for a link; a keepalive
    * answer (from fe80::1) is the engine's. */
@@ -370,23 +459,23 @@ int m6t_cl_from_gw(struct __sk_buff *skb) {
     return pass();
   struct m6t_fp_activity *a = bpf_map_lookup_elem(&cl_activity, &zero);
   if (!a) return pass();
-  note_in(a, len, bpf_ktime_get_ns());
+  note_in(a, &e, bpf_ktime_get_ns());
   a->awaiting_since_ns = 0;
-  count(M6T_FP_FORWARDED_IN, len);
+  count_packets(M6T_FP_FORWARDED_IN, e.packets, e.bytes);
   return decapsulate_into(skb, t->tun_ifindex);
 }
 
 SEC("tc")
 int m6t_cl_to_gw(struct __sk_buff *skb) {
   struct ipv6hdr *in6;
-  __u32 len = egress_packet(skb, &in6);
-  if (!len) return M6T_LEAVE;
+  struct egress e;
+  if (!egress_packet(skb, &in6, &e)) return M6T_LEAVE;
   __u32 zero = 0;
   struct m6t_fp_cl_tunnel *t = bpf_map_lookup_elem(&cl_tunnel, &zero);
   if (!t || !t->active) return M6T_LEAVE;
   if (!same_in6(&t->address, &in6->saddr)) return pass();
   if (link_local_or_multicast(in6->daddr.in6_u.u6_addr8)) return pass();
-  if (len > t->path_mtu) return pass(); /* answered with a Packet Too Big (§2.6) */
+  if (e.largest > t->path_mtu) return pass(); /* answered with a Packet Too Big (§2.6) */
   struct m6t_fp_activity *a = bpf_map_lookup_elem(&cl_activity, &zero);
   if (!a) return pass();
   struct outer o = {};
@@ -396,10 +485,10 @@ int m6t_cl_to_gw(struct __sk_buff *skb) {
   o.udp.dest = t->gw_port;
   int df = t->df;
   __u64 now = bpf_ktime_get_ns();
-  int rc = encapsulate(skb, &o, len, df, t->uplink_ifindex);
+  int rc = encapsulate(skb, &o, &e, df, t->uplink_ifindex);
   if (rc < 0) return pass();
-  note_out(a, len, now);
+  note_out(a, &e, now);
   if (!a->awaiting_since_ns) a->awaiting_since_ns = now;
-  count(M6T_FP_FORWARDED_OUT, len);
+  count_packets(M6T_FP_FORWARDED_OUT, e.packets, e.bytes);
   return rc;
 }

@@ -6,7 +6,8 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev binutils
   # libraries (see README: what each is for)
-  libmnl-dev libcap-ng-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  libmnl-dev libcap-ng-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libbpf-dev bpftool
+  linux-libc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # demo and integration tests: namespaces, NAT, traffic
   iproute2 nftables conntrack iputils-ping procps python3 python3-pytest python3-scapy libcap2-bin

@@ -18,10 +18,17 @@ step "the same under ASan/UBSan, and the fuzz targets for ${M6T_FUZZ_SECONDS:-10
 cmake -S . -B build-asan -DM6T_FUZZ_SECONDS="${M6T_FUZZ_SECONDS:-10}" >/dev/null
 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300 -LE check
 if [ -d tests/integration ]; then
-  step "integration tests (network namespaces, nftables NAT, real binaries)"
+  step "integration tests (network namespaces, nftables NAT, real binaries), fast path on"
   export M6T_MEASUREMENTS="$root/build/measurements.jsonl"
   rm -f "$M6T_MEASUREMENTS"
-  M6T_BIN="$root/build/m6t" /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration
+  # On: a daemon that cannot load the eBPF programs fails to start, so that a pass proves
+  # they were used.
+  M6T_FAST_PATH=on M6T_BIN="$root/build/m6t" \
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration
+  step "integration tests again, fast path off (the user-space path alone)"
+  M6T_FAST_PATH=off M6T_MEASUREMENTS="$root/build/measurements-user-space.jsonl" \
+    M6T_BIN="$root/build/m6t" /usr/bin/python3 -m pytest -v -p no:cacheprovider \
+    -k "not valgrind" tests/integration
   step "measured by the integration tests (reported, not asserted; see $M6T_MEASUREMENTS)"
   /usr/bin/python3 - "$M6T_MEASUREMENTS" <<'PY'
 import json, pathlib, sys

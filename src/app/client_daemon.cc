@@ -40,9 +40,22 @@ void ClientDaemon::check(const os::OsStatus& st, const char* what) {
   log_.error(what, ": ", st.error());
 }
 
+void ClientDaemon::use_fast_path(std::unique_ptr<os::ClientFastPath> fast, FastPathStatus status) {
+  fast_ = std::move(fast);
+  fast_status_ = std::move(status);
+  engine_.set_mirror(fast_.get());
+}
+
 void ClientDaemon::replace_socket(std::unique_ptr<os::UdpSocket> s) {
   int old_fd = socket_fd();
   socket_ = std::move(s);
+  if (fast_) {
+    // The attachment's socket and uplink are what the fast path sends from (§3).
+    auto st = socket_ ? fast_->set_attachment(socket_->local_endpoint(),
+                                              static_cast<int>(engine_.uplink().ifindex))
+                      : fast_->set_attachment({}, 0);
+    if (!st) log_.warn("fast path: ", st.error());
+  }
   if (on_socket_change) on_socket_change(old_fd, socket_fd());
 }
 
@@ -155,6 +168,25 @@ core::Deadline ClientDaemon::next_deadline() const {
 nlohmann::json ClientDaemon::status(core::Time now) const {
   nlohmann::json j = client_status(engine_, settings_, started_, now);
   j["socket"] = socket_ ? nlohmann::json(socket_->local_endpoint().to_string()) : nullptr;
+  if (fast_) {
+    const os::FastPathCounters c = fast_->counters();
+    if (auto a = fast_->activity()) {
+      // The engine's counters and the fast path's together, as without it.
+      auto add = [&](const char* key, const core::Flow& f) {
+        auto& x = j["counters"][key];
+        x["packets"] = x.value("packets", std::uint64_t{0}) + f.packets;
+        x["bytes"] = x.value("bytes", std::uint64_t{0}) + f.bytes;
+      };
+      add("to_gateway", a->to_gateway);
+      add("tun_in", a->to_gateway);
+      add("to_host", a->to_host);
+      add("udp_in", a->to_host);
+    }
+    j["fast_path"] = fast_path_json(fast_status_, &c, fast_->attach_mode());
+    j["fast_path"]["tunnel_active"] = fast_->active();
+  } else {
+    j["fast_path"] = fast_path_json(fast_status_, nullptr, "");
+  }
   j["io"] = io_json(datapath_.counters());
   j["io"]["netlink_errors"] = control_.netlink_errors;
   j["io"]["socket_errors"] = control_.socket_errors;

@@ -10,6 +10,7 @@
 
 #include "app/datapath/client_datapath.h"
 #include "app/drop_report.h"
+#include "app/fast_path.h"
 #include "app/hook.h"
 #include "app/logger.h"
 #include "app/settings.h"
@@ -44,6 +45,8 @@ class ClientDaemon {
   // The socket reported an error (EPOLLERR): drains its error queue (path-MTU mode).
   void on_udp_errors(core::Time now);
   void on_timer(core::Time now);
+  // The kernel fast path mirrors the tunnel from now on (null: none).
+  void use_fast_path(std::unique_ptr<os::ClientFastPath> fast, FastPathStatus status);
   // SIGCHLD: a hook may have finished.
   void on_child_exit(core::Time now);
   // Withdraws the address and the route; the daemon is about to exit.
@@ -84,6 +87,8 @@ class ClientDaemon {
   ClientDataPath datapath_;
   ClientControlCounters control_;
   std::optional<Hook> hook_;
+  std::unique_ptr<os::ClientFastPath> fast_;
+  FastPathStatus fast_status_;
 };
 
 }  // namespace m6t::app

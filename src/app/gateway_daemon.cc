@@ -28,8 +28,35 @@ core::Deadline GatewayDaemon::next_deadline() const {
   return core::earliest(engine_.next_deadline(), drops_.next_deadline());
 }
 
+void GatewayDaemon::use_fast_path(std::unique_ptr<os::GatewayFastPath> fast,
+                                  FastPathStatus status) {
+  fast_ = std::move(fast);
+  fast_status_ = std::move(status);
+  engine_.set_mirror(fast_.get());
+}
+
+namespace {
+void add_flow(nlohmann::json& f, const core::Flow& more) {
+  f["packets"] = f.value("packets", std::uint64_t{0}) + more.packets;
+  f["bytes"] = f.value("bytes", std::uint64_t{0}) + more.bytes;
+}
+}  // namespace
+
 nlohmann::json GatewayDaemon::status(core::Time now) const {
-  nlohmann::json j = gateway_status(engine_, settings_, started_, now);
+  nlohmann::json j = gateway_status(engine_, settings_, started_, now, fast_.get());
+  if (fast_) {
+    const os::FastPathCounters c = fast_->counters();
+    const os::FastPathCpuCounters t = c.total();
+    // The engine's counters and the fast path's together, as without it.
+    add_flow(j["counters"]["to_home"], t.forwarded_in);
+    add_flow(j["counters"]["udp_in"], t.forwarded_in);
+    add_flow(j["counters"]["to_mn"], t.forwarded_out);
+    add_flow(j["counters"]["tun_in"], t.forwarded_out);
+    j["fast_path"] = fast_path_json(fast_status_, &c, fast_->attach_mode());
+    j["fast_path"]["mirrored_states"] = fast_->mirrored();
+  } else {
+    j["fast_path"] = fast_path_json(fast_status_, nullptr, "");
+  }
   for (std::size_t i = 0; i < sockets_.size(); ++i)
     j["listen"][i] = sockets_[i]->local_endpoint().to_string();
   j["io"] = io_json(datapath_.counters());

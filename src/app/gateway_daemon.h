@@ -10,6 +10,7 @@
 
 #include "app/datapath/gateway_datapath.h"
 #include "app/drop_report.h"
+#include "app/fast_path.h"
 #include "app/logger.h"
 #include "app/settings.h"
 #include "core/gateway_engine.h"
@@ -35,6 +36,8 @@ class GatewayDaemon {
     datapath_.on_udp_errors(listener, now);
   }
   void on_timer(core::Time now);
+  // The kernel fast path mirrors the engine's active states from now on (null: none).
+  void use_fast_path(std::unique_ptr<os::GatewayFastPath> fast, FastPathStatus status);
   // The daemon stops: logs the drops not yet summarised.
   void shutdown(core::Time now);
   core::Deadline next_deadline() const;
@@ -52,6 +55,8 @@ class GatewayDaemon {
   core::Time started_;
   DropReport drops_;
   GatewayDataPath datapath_;
+  std::unique_ptr<os::GatewayFastPath> fast_;
+  FastPathStatus fast_status_;
 };
 
 }  // namespace m6t::app

@@ -5,6 +5,7 @@
 #include "app/client_daemon.h"
 #include "app/commands.h"
 #include "app/daemon_runtime.h"
+#include "app/fast_path.h"
 #include "app/preflight.h"
 #include "app/uplink.h"
 #include "os/claims.h"
@@ -62,9 +63,14 @@ int run_client(const ClientSettings& s) {
   auto tun = rt.open_tun(s.tun, s.engine.mtu);
   if (!tun) return rt.fail(tun.error());
 
+  FastPathStatus fast_status;
+  auto fast = start_client_fast_path(s, (*tun)->ifindex(), rt.log(), fast_status);
+  if (!fast) return rt.fail(fast.error());
+
   os::SystemRandom rng;
   ClientDaemon daemon(s, rng, **tun, rt.net(), socket_factory(s), rt.log(), os::mono_now(),
                       claims->get(), processes.get());
+  daemon.use_fast_path(std::move(*fast), fast_status);
   rt.set_deadline_source([&] { return daemon.next_deadline(); });
   watch_attachment_sockets(rt, daemon);
   if (auto st = rt.serve_control(s.control, [&] { return daemon.status(os::mono_now()).dump(); });

@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "app/daemon_runtime.h"
+#include "app/fast_path.h"
 #include "app/gateway_daemon.h"
 #include "app/preflight.h"
 #include "os/clock.h"
@@ -51,8 +52,13 @@ int run_gateway(const GatewaySettings& s) {
   if (auto st = rt.net().add_route(ifindex, prefix, kPrefixRouteMetric); !st)
     return rt.fail(st.error());
 
+  FastPathStatus fast_status;
+  auto fast = start_gateway_fast_path(s, ifindex, rt.log(), fast_status);
+  if (!fast) return rt.fail(fast.error());
+
   os::SystemRandom rng;
   GatewayDaemon daemon(s, rng, **tun, std::move(sockets), rt.log(), os::mono_now());
+  daemon.use_fast_path(std::move(*fast), fast_status);
   if (auto st = rt.serve_control(s.control, [&] { return daemon.status(os::mono_now()).dump(); });
       !st)
     return rt.fail(st.error());

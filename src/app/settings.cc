@@ -11,6 +11,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "core/enum_names.h"
 #include "core/wire.h"
 
 namespace m6t::app {
@@ -201,6 +202,25 @@ Option<S> user(const char* help) {
       "user", "NAME", help, [](auto& s) -> auto& { return s.user; }, any_text);
 }
 
+constexpr std::array<std::string_view, 3> kFastPathNames = {"auto", "on", "off"};
+
+template <class S>
+Option<S> fast_path() {
+  return {{"fast-path", OptionKind::kValue, "MODE",
+           "forward active states in the kernel (eBPF at the TC hooks): auto (where it loads), "
+           "on (or fail the start), off",
+           false, ""},
+          [](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
+            for (std::size_t i = 0; i < kFastPathNames.size(); ++i)
+              if (v.back() == kFastPathNames[i]) {
+                s.fast_path = static_cast<FastPathMode>(i);
+                return std::nullopt;
+              }
+            return Refusal{v.back(), "not one of auto, on, off"};
+          },
+          [](const S& s) { return std::string(to_string(s.fast_path)); }};
+}
+
 template <class S>
 Option<S> log_level() {
   return text<S>(
@@ -276,6 +296,7 @@ const OptionTable<GatewaySettings> kGatewayOptions(join<GatewaySettings>(
          user<GatewaySettings>("after setup, run as this user with no capability (default: stay "
                                "root)"),
          log_level<GatewaySettings>(),
+         fast_path<GatewaySettings>(),
      }}));
 
 const OptionTable<ClientSettings> kClientOptions(join<ClientSettings>(
@@ -340,6 +361,7 @@ const OptionTable<ClientSettings> kClientOptions(join<ClientSettings>(
          user<ClientSettings>(
              "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"),
          log_level<ClientSettings>(),
+         fast_path<ClientSettings>(),
      }}));
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -553,6 +575,10 @@ SettingsError::SettingsError(std::string m) {
       message += static_cast<char>(c);
     }
   }
+}
+
+std::string_view to_string(FastPathMode m) {
+  return core::name_of(kFastPathNames, m);
 }
 
 std::string default_control_path(const std::string& role, const std::string& tun) {

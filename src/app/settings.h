@@ -86,6 +86,12 @@ class OptionTable {
 
 inline constexpr const char* kControlDir = "/run/m6t";
 
+// --fast-path: the eBPF programs that forward active states in the kernel (src/bpf).
+// auto: used where they load (said in the log and in `m6t show`), the user-space path alone
+// where they do not; on: a daemon that cannot load them does not start; off: never.
+enum class FastPathMode : std::uint8_t { kAuto, kOn, kOff };
+std::string_view to_string(FastPathMode m);
+
 struct GatewaySettings {
   // The protocol's settings (prefix, home agents, MTU, lifetimes, rates, caps), with the core's
   // defaults.
@@ -95,6 +101,7 @@ struct GatewaySettings {
   std::string control;  // empty: default_control_path("gateway", tun)
   std::string user;     // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
+  FastPathMode fast_path = FastPathMode::kAuto;
 };
 
 struct ClientSettings {
@@ -112,6 +119,7 @@ struct ClientSettings {
   std::string control;  // empty: default_control_path("client", tun)
   std::string user;     // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
+  FastPathMode fast_path = FastPathMode::kAuto;
 };
 
 const OptionTable<GatewaySettings>& gateway_options();

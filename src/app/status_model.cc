@@ -74,7 +74,7 @@ json drops_json(const core::DropCounters& d) {
 }
 
 json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& settings,
-                    core::Time started, core::Time now) {
+                    core::Time started, core::Time now, const core::StateMirror* mirror) {
   json j = header("gateway", settings.tun, started, now);
   const core::GatewayConfig& cfg = settings.engine;
   const core::PathMtuConfig pmtu{cfg.mtu, cfg.pmtu_discovery, cfg.pmtu_age};
@@ -96,16 +96,27 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
   json states = json::array();
   table.for_each([&](const core::State& s) {
     if (states.size() >= kMaxStatesShown) return;
-    core::Time last = std::max(s.last_from_mn, s.last_to_mn);
+    core::State seen = s;  // with what the fast path forwarded for it
+    if (mirror && s.kind == core::StateKind::kActive) {
+      if (auto a = mirror->activity(s)) {
+        seen.from_mn.packets += a->from_mn.packets;
+        seen.from_mn.bytes += a->from_mn.bytes;
+        seen.to_mn.packets += a->to_mn.packets;
+        seen.to_mn.bytes += a->to_mn.bytes;
+        if (a->last_from_mn) seen.last_from_mn = std::max(seen.last_from_mn, *a->last_from_mn);
+        if (a->last_to_mn) seen.last_to_mn = std::max(seen.last_to_mn, *a->last_to_mn);
+      }
+    }
+    core::Time last = std::max(seen.last_from_mn, seen.last_to_mn);
     json e = {{"mn", s.mn.to_string()},
               {"nat", s.binding.remote.to_string()},
               {"local", s.binding.local.to_string()},
               {"kind", core::to_string(s.kind)},
               {"age_ms", core::ms_between(s.created, now)},
               {"idle_ms", core::ms_between(std::max(last, s.created), now)},
-              {"expires_in_ms", core::ms_between(now, table.deadline_of(s))},
-              {"from_mn", flow_json(s.from_mn)},
-              {"to_mn", flow_json(s.to_mn)}};
+              {"expires_in_ms", core::ms_between(now, table.deadline_of(seen))},
+              {"from_mn", flow_json(seen.from_mn)},
+              {"to_mn", flow_json(seen.to_mn)}};
     path_mtu_json(e, s.path, pmtu, now);
     states.push_back(std::move(e));
   });

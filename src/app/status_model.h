@@ -17,8 +17,11 @@ inline constexpr std::size_t kMaxStatesShown = 10000;
 
 nlohmann::json flow_json(const core::Flow& f);
 nlohmann::json drops_json(const core::DropCounters& d);
+// With a mirror (the fast path), each active state's counters and idle time include what the
+// mirror forwarded for it.
 nlohmann::json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& settings,
-                              core::Time started, core::Time now);
+                              core::Time started, core::Time now,
+                              const core::StateMirror* mirror = nullptr);
 nlohmann::json client_status(const core::ClientEngine& engine, const ClientSettings& settings,
                              core::Time started, core::Time now);
 

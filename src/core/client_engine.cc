@@ -107,6 +107,7 @@ void ClientEngine::attach(AttachReason reason, std::size_t gateway_index, Time n
   address_ = make_tunnel_address(config_.prefix, fresh);
   gateway_index_ = config_.gateways.empty() ? 0 : gateway_index % config_.gateways.size();
   state_ = ClientState::kProbing;
+  mirror_down();  // a new address and socket: the old binding is gone (§3)
   timers_.attached(now);
   path_ = PathMtu::initial(pmtu_);
   write_keepalive(keepalive_, address_);
@@ -117,6 +118,7 @@ void ClientEngine::attach(AttachReason reason, std::size_t gateway_index, Time n
 
 void ClientEngine::detach(AttachReason reason, Time now) {
   state_ = ClientState::kNoUplink;
+  mirror_down();
   if (!random48_) return;
   if (claims_) claims_->release(*random48_);
   random48_.reset();
@@ -142,7 +144,29 @@ void ClientEngine::gateway_failed(AttachReason reason, Time now) {
   // its traffic flows again at once.
   failures_ = 0;
   state_ = ClientState::kBackoff;
+  mirror_down();
   timers_.backoff_started(now, rng_);
+}
+
+TunnelBinding ClientEngine::binding() const {
+  return {address_, config_.gateways[gateway_index_], path_.mtu, path_.df};
+}
+
+void ClientEngine::mirror_up(Time now) {
+  if (!mirror_ || mirrored_ || state_ != ClientState::kUp || pending_uplink_) return;
+  mirrored_ = true;
+  next_mirror_read_ = now + config_.probe_after;
+  mirror_->activated(binding());
+}
+
+void ClientEngine::mirror_path() {
+  if (mirrored_) mirror_->path_changed(binding());
+}
+
+void ClientEngine::mirror_down() {
+  if (!mirrored_) return;
+  mirrored_ = false;
+  mirror_->removed();
 }
 
 void ClientEngine::set_uplink(const Uplink& uplink, Time now) {
@@ -151,10 +175,15 @@ void ClientEngine::set_uplink(const Uplink& uplink, Time now) {
   if (uplink == uplink_) {
     pending_uplink_.reset();  // a flap that reverted within the debounce time
     timers_.uplink_settled();
+    mirror_up(now);
     return;
   }
   pending_uplink_ = uplink;
   timers_.uplink_changed(now);
+  // Only a settled attachment is mirrored: the fast path must never send from an IPv4
+  // address the host may no longer have. The user-space path takes over until the change
+  // is applied (or reverts).
+  mirror_down();
 }
 
 void ClientEngine::observe_sleep_offset(Duration boot_minus_mono, Time now) {
@@ -177,7 +206,8 @@ void ClientEngine::shutdown(Time now) {
 }
 
 Deadline ClientEngine::next_deadline() const {
-  return earliest(path_.next_deadline(), timers_.next_deadline(state_));
+  Deadline d = earliest(path_.next_deadline(), timers_.next_deadline(state_));
+  return mirrored_ ? earliest(d, next_mirror_read_) : d;
 }
 
 void ClientEngine::apply_uplink(Time now) {
@@ -198,8 +228,17 @@ void ClientEngine::apply_uplink(Time now) {
 }
 
 bool ClientEngine::expire(Time now) {
-  if (path_.expire(pmtu_, now)) ++counters_.pmtu.aged;
+  if (path_.expire(pmtu_, now)) {
+    ++counters_.pmtu.aged;
+    mirror_path();
+  }
   if (pending_uplink_ && timers_.debounce_due(now)) apply_uplink(now);
+  // The fast path's packets count before a timer of the up state acts (client_timers.h).
+  if (mirrored_ && (now >= next_mirror_read_ || timers_.due(state_, now))) {
+    if (auto seen = mirror_->activity())
+      timers_.fold(seen->last_sent, seen->last_received, seen->awaiting_since);
+    next_mirror_read_ = now + config_.probe_after;
+  }
   switch (timers_.due(state_, now).value_or(ClientTimer::kCount)) {
     case ClientTimer::kBackoff:
       attach(AttachReason::kRetry, 0, now);
@@ -231,7 +270,10 @@ Verdict ClientEngine::on_tun(std::span<const std::uint8_t> packet, Time now) {
   if (!p.src_is(address_)) return drop(Drop::kSrcNotTunnelAddress);
   Ipv6Addr dst = p.dst();
   if (dst.is_multicast() || dst.is_link_local()) return drop(Drop::kDstInvalid);
-  if (path_.expire(pmtu_, now)) ++counters_.pmtu.aged;
+  if (path_.expire(pmtu_, now)) {
+    ++counters_.pmtu.aged;
+    mirror_path();
+  }
   if (p.size() > path_.mtu) return too_big(p, now);
   timers_.packet_sent(now);
   counters_.to_gateway.add(packet.size());
@@ -264,6 +306,7 @@ Verdict ClientEngine::on_frag_needed(const FragNeeded& in, Time now) {
     return Verdict::consumed();
   }
   counters_.pmtu.count(path_.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now));
+  mirror_path();
   if (quoted->original_len <= path_.mtu) return Verdict::consumed();
   if (!icmp_bucket_.allow(icmp_shape_, now)) {
     ++counters_.icmp_rate_limited;
@@ -297,6 +340,7 @@ Verdict ClientEngine::on_udp(const Endpoint4& from, std::span<const std::uint8_t
   timers_.answer_received(now, keepalive_answer);
   failures_ = 0;
   state_ = ClientState::kUp;
+  mirror_up(now);
   if (keepalive_answer) {
     counters_.keepalives_answered.add(datagram.size());
     return {Action::kConsumed, Drop::kCount, {}, {}};

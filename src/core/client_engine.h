@@ -113,6 +113,35 @@ struct ClientCounters {
   DropCounters drops;
 };
 
+// The tunnel as the kernel fast path forwards it once the gateway has answered (§3): from the
+// tunnel address to the gateway in use, within the path's MTU.
+struct TunnelBinding {
+  Ipv6Addr address;
+  Endpoint4 gateway;
+  std::uint32_t mtu = wire::kDefaultMtu;
+  bool df = false;
+};
+
+// What the fast path saw since the tunnel was mirrored, on the core's monotonic clock.
+struct TunnelActivity {
+  Flow to_gateway;
+  Flow to_host;
+  std::optional<Time> last_sent;
+  std::optional<Time> last_received;
+  std::optional<Time> awaiting_since;  // oldest packet sent since the last one received
+};
+
+// The client's one tunnel mirrored outside the engine (the eBPF fast path): the engine stays
+// the one authority and tells the mirror of every change.
+class TunnelMirror {
+ public:
+  virtual ~TunnelMirror() = default;
+  virtual void activated(const TunnelBinding& t) = 0;
+  virtual void path_changed(const TunnelBinding& t) = 0;
+  virtual void removed() = 0;
+  virtual std::optional<TunnelActivity> activity() const = 0;
+};
+
 class ClientEngine {
  public:
   ClientEngine(const ClientConfig& config, RandomSource& rng, Random48Claims* claims = nullptr);
@@ -126,6 +155,9 @@ class ClientEngine {
   bool sleep_check_due(Time now) const { return timers_.sleep_check_due(now); }
   // The daemon stops: release the address.
   void shutdown(Time now);
+  // The tunnel is mirrored there while the gateway answers (nullptr: none).
+  void set_mirror(TunnelMirror* mirror) { mirror_ = mirror; }
+  const TunnelMirror* mirror() const { return mirror_; }
 
   // A packet from the host. One larger than the tunnel's current MTU (lowered in path-MTU
   // mode) is answered with a Packet Too Big toward the host (kToTun; the packet lives in the
@@ -175,6 +207,11 @@ class ClientEngine {
   void record(ClientEvent e);
   std::uint64_t draw_unclaimed();
   Verdict too_big(const Ipv6View& p, Time now);
+  // Mirror bookkeeping: up (the gateway answered), path changes, the end of an attachment.
+  void mirror_up(Time now);
+  void mirror_path();
+  void mirror_down();
+  TunnelBinding binding() const;
 
   ClientConfig config_;
   RandomSource& rng_;
@@ -191,6 +228,11 @@ class ClientEngine {
   std::array<std::uint8_t, wire::kKeepaliveLen> keepalive_{};
 
   ClientTimers timers_;
+  TunnelMirror* mirror_ = nullptr;
+  bool mirrored_ = false;
+  // While mirrored, what the fast path saw is read this often (and whenever a timer of the up
+  // state is due): the probe of unanswered traffic needs the fast path's packets in time.
+  Time next_mirror_read_{};
   std::size_t failures_ = 0;  // gateways failed in a row, none answering in between
 
   PathMtuConfig pmtu_;

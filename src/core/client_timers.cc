@@ -54,6 +54,17 @@ void ClientTimers::answer_received(Time now, bool keepalive_answer) {
   if (keepalive_answer) last_ka_answered_ = now;
 }
 
+void ClientTimers::fold(std::optional<Time> last_sent, std::optional<Time> last_received,
+                        std::optional<Time> awaiting_since) {
+  if (last_received && *last_received > last_rx_) answer_received(*last_received, false);
+  if (last_sent && *last_sent > last_tx_) {
+    last_tx_ = *last_sent;
+    // Sent after the last answer and not answered since: the probe waits from then.
+    if (!awaiting_since_ && awaiting_since && *awaiting_since > last_rx_)
+      awaiting_since_ = *awaiting_since;
+  }
+}
+
 void ClientTimers::backoff_started(Time now, RandomSource& rng) {
   Duration base = config_.backoff_initial * (std::int64_t{1} << std::min(backoff_round_, 20u));
   base = std::min(base, config_.backoff_max);

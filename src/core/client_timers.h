@@ -95,6 +95,10 @@ class ClientTimers {
   // A gateway answered, or the point of attachment changed: the next back-off starts short.
   void backoff_reset() { backoff_round_ = 0; }
   void sleep_checked(Time now) { next_sleep_check_ = now + config_.sleep_check_interval; }
+  // What the kernel fast path saw of the tunnel's packets (client_engine.h, TunnelMirror):
+  // the same events as packet_sent() and answer_received(), at the times they happened.
+  void fold(std::optional<Time> last_sent, std::optional<Time> last_received,
+            std::optional<Time> awaiting_since);
 
   // --- queries -----------------------------------------------------------------------------
   Deadline next_deadline(ClientState state) const;

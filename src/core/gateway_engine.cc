@@ -61,6 +61,7 @@ Verdict GatewayEngine::on_udp(const UdpIn& in, std::span<std::uint8_t> datagram,
     if (!created) return drop(created.error());
     s = *created;
     s->path = PathMtu::initial(pmtu_);
+    s->ifindex = in.ifindex;
   }
   states_.on_from_mn(*s, datagram.size(), now);
   counters_.to_home.add(datagram.size());
@@ -130,7 +131,9 @@ Verdict GatewayEngine::on_frag_needed(const FragNeeded& in, Time now,
     ++counters_.pmtu.unattributed;
     return Verdict::consumed();
   }
+  const PathMtu before = s->path;
   counters_.pmtu.count(s->path.on_frag_needed(pmtu_, in.next_hop_mtu, quoted->original_len, now));
+  if (s->path.mtu != before.mtu || s->path.df != before.df) path_changed(*s);
   if (quoted->original_len <= s->path.mtu) return Verdict::consumed();
   // The packet is already lost downstream: no drop is counted here, only the error sent.
   if (!icmp_bucket_.allow(icmp_shape_, now)) {
@@ -158,7 +161,9 @@ Verdict GatewayEngine::too_big(const Ipv6View& p, const State& s, Time now,
 
 void GatewayEngine::set_mn_mtu(const Ipv6Addr& mn, std::uint32_t mtu) {
   State* s = states_.find(mn);
-  if (s) s->path.mtu = std::clamp(mtu, wire::kMinIpv6Mtu, config_.mtu);
+  if (!s) return;
+  s->path.mtu = std::clamp(mtu, wire::kMinIpv6Mtu, config_.mtu);
+  path_changed(*s);
 }
 
 }  // namespace m6t::core

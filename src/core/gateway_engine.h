@@ -43,6 +43,7 @@ struct UdpIn {
   Endpoint4 remote;  // the NAT's address and port
   Endpoint4 local;   // our address and port it was sent to
   std::uint16_t listener = 0;
+  std::uint32_t ifindex = 0;  // the interface it arrived on (0: unknown); not part of a binding
 };
 
 struct GatewayCounters {
@@ -82,6 +83,9 @@ class GatewayEngine {
   // Lowers (or restores) the MTU toward one MN (§2.6); clamped to [1280, configured MTU].
   void set_mn_mtu(const Ipv6Addr& mn, std::uint32_t mtu);
 
+  // Active states are mirrored there from now on (the eBPF fast path; state_table.h).
+  void set_mirror(StateMirror* mirror) { states_.set_mirror(mirror); }
+
   const GatewayConfig& config() const { return config_; }
   const GatewayCounters& counters() const { return counters_; }
   const StateTable& states() const { return states_; }
@@ -97,7 +101,14 @@ class GatewayEngine {
                            Time now);
   Verdict too_big(const Ipv6View& p, const State& s, Time now, std::span<std::uint8_t> scratch);
   void age_path(State& s, Time now) {
-    if (s.path.expire(pmtu_, now)) ++counters_.pmtu.aged;
+    if (s.path.expire(pmtu_, now)) {
+      ++counters_.pmtu.aged;
+      path_changed(s);
+    }
+  }
+  // An active state's mirror learns of its new path MTU.
+  void path_changed(const State& s) {
+    if (s.kind == StateKind::kActive && states_.mirror()) states_.mirror()->path_changed(s);
   }
 
   GatewayConfig config_;

@@ -46,11 +46,13 @@ struct Links {
 };
 
 // A FIFO of slots threaded through `Entry::*Member`. Pushing at the back with a monotonic
-// time keeps the list sorted by that time, which is what makes expiry O(1).
+// time keeps the list sorted by that time, which is what makes expiry O(1); insert_after puts
+// back an entry whose time is older than the back's.
 template <class Entry, Links Entry::*Member>
 class SlotList {
  public:
   std::uint32_t front() const { return head_; }
+  std::uint32_t back() const { return tail_; }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
@@ -78,6 +80,22 @@ class SlotList {
       tail_ = l.prev;
     l = Links{};
     --size_;
+  }
+
+  // Links `i` (in no list) right after `after`, or at the front when `after` is kNoSlot.
+  void insert_after(std::vector<Entry>& v, std::uint32_t after, std::uint32_t i) {
+    Links& l = v[i].*Member;
+    l.prev = after;
+    l.next = after == kNoSlot ? head_ : (v[after].*Member).next;
+    if (l.next != kNoSlot)
+      (v[l.next].*Member).prev = i;
+    else
+      tail_ = i;
+    if (after != kNoSlot)
+      (v[after].*Member).next = i;
+    else
+      head_ = i;
+    ++size_;
   }
 
   void move_to_back(std::vector<Entry>& v, std::uint32_t i) {

@@ -27,6 +27,7 @@ const State* StateTable::find(const Ipv6Addr& mn) const {
 }
 
 void StateTable::remove(std::uint32_t slot, List& from) {
+  if (mirror_ && &from == &active_) mirror_->removed(states_[slot]);
   index_.erase(hash(states_[slot].mn), slot);
   from.remove(states_, slot);
   free_.push_back(slot);
@@ -66,15 +67,7 @@ void StateTable::activate(State& s, Time now) {
   s.refreshed = now;
   active_.push_back(states_, slot);
   ++stats_.activated;
-}
-
-void StateTable::on_from_mn(State& s, std::size_t len, Time now) {
-  s.from_mn.add(len);
-  s.last_from_mn = now;
-  if (s.kind == StateKind::kActive) {
-    s.refreshed = now;
-    active_.move_to_back(states_, slot_of(s));
-  }
+  if (mirror_) mirror_->activated(s);
 }
 
 void StateTable::on_to_mn(State& s, std::size_t len, Time now) {
@@ -83,15 +76,34 @@ void StateTable::on_to_mn(State& s, std::size_t len, Time now) {
 }
 
 Time StateTable::deadline_of(const State& s) const {
-  return s.kind == StateKind::kTemporary ? s.created + config_.temp_lifetime
-                                         : s.refreshed + config_.active_lifetime;
+  return s.kind == StateKind::kTemporary
+             ? s.created + config_.temp_lifetime
+             : std::max(s.refreshed, s.last_from_mn) + config_.active_lifetime;
 }
 
 Deadline StateTable::next_deadline() const {
   Deadline d;
   if (!temp_.empty()) d = earliest(d, deadline_of(states_[temp_.front()]));
-  if (!active_.empty()) d = earliest(d, deadline_of(states_[active_.front()]));
+  // The front's place in the list: its MN may have sent since (then it is re-queued).
+  if (!active_.empty())
+    d = earliest(d, states_[active_.front()].refreshed + config_.active_lifetime);
   return d;
+}
+
+void StateTable::requeue_active(std::uint32_t slot) {
+  active_.remove(states_, slot);
+  const Time t = states_[slot].refreshed;
+  std::uint32_t after = active_.back();
+  while (after != kNoSlot && states_[after].refreshed > t)
+    after = states_[after].links.prev;
+  active_.insert_after(states_, after, slot);
+}
+
+void StateTable::fold_mirror(State& s) {
+  auto seen = mirror_->activity(s);
+  if (!seen) return;
+  if (seen->last_from_mn) s.last_from_mn = std::max(s.last_from_mn, *seen->last_from_mn);
+  if (seen->last_to_mn) s.last_to_mn = std::max(s.last_to_mn, *seen->last_to_mn);
 }
 
 void StateTable::expire(Time now) {
@@ -99,8 +111,17 @@ void StateTable::expire(Time now) {
     remove(temp_.front(), temp_);
     ++stats_.expired_temporary;
   }
-  while (!active_.empty() && deadline_of(states_[active_.front()]) <= now) {
-    remove(active_.front(), active_);
+  while (!active_.empty() && states_[active_.front()].refreshed + config_.active_lifetime <= now) {
+    const std::uint32_t slot = active_.front();
+    State& s = states_[slot];
+    if (mirror_) fold_mirror(s);
+    if (deadline_of(s) > now) {
+      // §2.4: the MN sent since the state was queued: its lifetime runs from that packet.
+      s.refreshed = s.last_from_mn;
+      requeue_active(slot);
+      continue;
+    }
+    remove(slot, active_);
     ++stats_.expired_active;
   }
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -38,13 +39,43 @@ struct State {
   Binding binding;
   StateKind kind = StateKind::kTemporary;
   PathMtu path;  // toward this MN (§2.6): its MTU, how it was learned, the outer DF bit
+  // The interface its first datagram arrived on: where the fast path sends its answers.
+  std::uint32_t ifindex = 0;
   Time created{};
-  Time refreshed{};  // activation, then every packet from the MN: the active lifetime's start
+  // Where the state stands in its expiry list: creation (temporary), then activation, then the
+  // MN's last packet as of the last time the state reached the front of the active list.
+  // A packet from the MN only sets last_from_mn (no list move on the packet path); the active
+  // lifetime runs from the later of the two (deadline_of).
+  Time refreshed{};
   Time last_from_mn{};
   Time last_to_mn{};
   Flow from_mn;
   Flow to_mn;
   Links links;  // in the temporary or the active list
+};
+
+// What the kernel fast path forwarded for one active state since its activation (cumulative),
+// as its mirror reports it.
+struct MirrorActivity {
+  Flow from_mn;
+  Flow to_mn;
+  std::optional<Time> last_from_mn;  // on the core's monotonic clock
+  std::optional<Time> last_to_mn;
+};
+
+// Active states mirrored outside the engine (the eBPF fast path): the engine stays the one
+// authority and tells the mirror of every change; the mirror forwards those states' packets
+// and reports what it saw, which the table folds in before deciding an active state's expiry.
+class StateMirror {
+ public:
+  virtual ~StateMirror() = default;
+  // §3: the state became active. Its binding is final (§2.4).
+  virtual void activated(const State& s) = 0;
+  // Its path MTU or outer DF bit changed (path-MTU mode).
+  virtual void path_changed(const State& s) = 0;
+  // The state is gone (expired: active states are never evicted).
+  virtual void removed(const State& s) = 0;
+  virtual std::optional<MirrorActivity> activity(const State& s) const = 0;
 };
 
 struct StateTableConfig {
@@ -80,12 +111,21 @@ class StateTable {
   // A packet from the MN. §2.4: the active lifetime "is extended each time traffic is
   // exchanged with the MN"; only the MN's own packets count (they alone keep its NAT mapping
   // open). A temporary state's short lifetime is never extended.
-  void on_from_mn(State& s, std::size_t len, Time now);
+  void on_from_mn(State& s, std::size_t len, Time now) {
+    s.from_mn.add(len);
+    s.last_from_mn = now;
+  }
   void on_to_mn(State& s, std::size_t len, Time now);
 
+  // The earliest time a state may expire (a lower bound: an active state whose MN sent since
+  // it was queued is re-queued then, not expired).
   Deadline next_deadline() const;
   Time deadline_of(const State& s) const;
   void expire(Time now);
+
+  // Active states from now on are mirrored there (nullptr: none); see StateMirror.
+  void set_mirror(StateMirror* mirror) { mirror_ = mirror; }
+  StateMirror* mirror() const { return mirror_; }
 
   std::size_t size() const { return temp_.size() + active_.size(); }
   std::size_t temporary_count() const { return temp_.size(); }
@@ -110,6 +150,12 @@ class StateTable {
     return static_cast<std::uint32_t>(&s - states_.data());
   }
   void remove(std::uint32_t slot, List& from);
+  // Back into the active list at the place of its `refreshed` (walking from the back: the
+  // state was refreshed recently, so the walk is short).
+  void requeue_active(std::uint32_t slot);
+  // The mirror's last packet times of an active state, folded into it (its counters stay the
+  // mirror's: the daemon adds them up for `m6t show`).
+  void fold_mirror(State& s);
 
   StateTableConfig config_;
   SipKey key_;
@@ -119,6 +165,7 @@ class StateTable {
   List temp_;    // sorted by creation time
   List active_;  // sorted by last refresh
   StateStats stats_;
+  StateMirror* mirror_ = nullptr;
 };
 
 }  // namespace m6t::core

@@ -18,9 +18,10 @@ struct PacketSlot {
   std::uint8_t* data = nullptr;
   std::size_t capacity = 0;
   std::size_t len = 0;
-  bool truncated = false;  // the datagram did not fit (MSG_TRUNC): never pass it on
-  core::Endpoint4 remote;  // UDP: the peer
-  core::Endpoint4 local;   // UDP: our address and port it arrived at / leaves from
+  bool truncated = false;     // the datagram did not fit (MSG_TRUNC): never pass it on
+  core::Endpoint4 remote;     // UDP: the peer
+  core::Endpoint4 local;      // UDP: our address and port it arrived at / leaves from
+  std::uint32_t ifindex = 0;  // UDP: the interface it arrived on (IP_PKTINFO), 0 if unknown
   std::span<std::uint8_t> bytes() const { return {data, len}; }
 };
 

@@ -187,6 +187,7 @@ class LinuxUdp final : public UdpSocket {
     slot.truncated = (h.msg_flags & MSG_TRUNC) != 0;
     slot.remote = from_sockaddr(*static_cast<const sockaddr_in*>(h.msg_name));
     slot.local = local_;
+    slot.ifindex = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
       if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_PKTINFO) {
         in_pktinfo info;
@@ -194,6 +195,7 @@ class LinuxUdp final : public UdpSocket {
         // ipi_addr is the header's destination: the address the MN sent to, which is where
         // replies must come from for its NAT to let them in.
         slot.local.addr = core::Ipv4Addr{ntohl(info.ipi_addr.s_addr)};
+        slot.ifindex = static_cast<std::uint32_t>(info.ipi_ifindex);
       }
     }
   }

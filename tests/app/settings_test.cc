@@ -137,6 +137,7 @@ max-temp-states = 100
 control = "/tmp/x.sock"
 user = "m6t"
 log-level = "debug"
+fast-path = "off"
 )");
   RawOptions raw;
   ASSERT_FALSE(load_config(path, "gateway", gateway_options().specs(), raw));
@@ -154,6 +155,7 @@ log-level = "debug"
   EXPECT_EQ(g.engine.states.max_temp_states, 100u);
   EXPECT_EQ(g.user, "m6t");
   EXPECT_EQ(g.log_level, "debug");
+  EXPECT_EQ(g.fast_path, FastPathMode::kOff);
 }
 
 TEST_F(ConfigFile, ClientFlagsAndListsToo) {

@@ -34,11 +34,12 @@ class Sniffer:
     """sniff6.py on one interface of a namespace, until stop()."""
 
     def __init__(self, topo: T.Topology, ns: T.Namespace, iface: str, name: str,
-                 min_len: int = 1281):
+                 min_len: int = 1281, udp: bool = False):
         self.path = topo.rundir / f"{name}.jsonl"
         ready = topo.rundir / f"{name}.ready"
         self.proc = ns.spawn(name, [T.PYTHON, SNIFF6, "--iface", iface, "--out", self.path,
-                                    "--min-len", str(min_len), "--ready-file", ready])
+                                    "--min-len", str(min_len), "--ready-file", ready,
+                                    *(["--udp"] if udp else [])])
         topo.wait_until(lambda: ready.exists() or self.proc.poll() is not None, 10,
                         f"sniffer on {iface} in {ns.name}")
         assert ready.exists(), self.proc.log_tail()
@@ -167,20 +168,25 @@ def test_path_mtu_mode_lowers_one_mn_and_full_size_traffic_flows(make_topology, 
     assert r.all_ok, r.output
 
     # --- MN -> home side: the client lowers its tunnel and tells its own host --------------
+    # The oversized packet is seen leaving the MN encapsulated (with the fast path it never
+    # crosses the TUN device's transmit side), the Packet Too Big arriving on the TUN device.
     mn_cap = Sniffer(topo, topo.mn, "m6t0", "sniff-mn")
+    mn_out = Sniffer(topo, topo.mn, "eth0", "sniff-mn-out", udp=True)
     first = ping6_df(topo.mn, T.HA_ADDR, ICMP_PAYLOAD, count=1)
     assert first.received == 0, first.output
     topo.wait_until(lambda: mn_cap.ptbs(), 5, "ICMPv6 Packet Too Big on the MN's TUN")
     mn_cap.stop()
-    big = [r for r in mn_cap.records() if r["dir"] == "out" and r["len"] == FULL]
+    mn_out.stop()
+    big = [r for r in mn_out.records() if r["dir"] == "out" and r["len"] == FULL]
     ptb = mn_cap.ptbs()[0]
-    assert big, mn_cap.records()
+    assert big, mn_out.records()
     assert ptb["ptb_mtu"] == learned and same(ptb["dst"], mn_addr), ptb
     assert scapy_checksum_ok(ptb["hex"])
     assert route_mtu(topo.mn, T.HA_ADDR, mn_addr) == learned, "the MN's kernel accepted it"
     delay = ptb["t"] - big[0]["t"]
-    print(f"client: first oversized packet -> Packet Too Big on the MN's TUN: {delay * 1e6:.0f} us")
-    measure("client: first oversized packet from the host -> Packet Too Big to the host",
+    print(f"client: first oversized datagram out -> Packet Too Big on the MN's TUN: "
+          f"{delay * 1e6:.0f} us")
+    measure("client: first oversized datagram leaving the MN -> Packet Too Big to the host",
             delay * 1e3, "ms")
     c = client.show_json()
     assert (c["mtu"], c["mtu_source"], c["df"]) == (learned, "icmp", True), c

@@ -6,6 +6,7 @@ scenario; this covers what ASan cannot see (uninitialised reads) on the hot path
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,7 @@ def test_gateway_under_valgrind_has_no_error_and_no_leak(topo):
     argv = [VALGRIND, "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite,indirect",
             "--errors-for-leak-kinds=definite,indirect", f"--error-exitcode={ERROR_EXIT}",
             "--track-origins=yes", "--trace-children=no",
+            f"--suppressions={Path(__file__).parent / 'valgrind.supp'}",
             str(topo.m6t_bin), "gateway", "--listen", f"{T.GW_OUT}:{T.GW_PORT}",
             "--prefix", topo.ula, "--home-agent", T.HA_ADDR, "--tun", "m6tgw0",
             "--control", str(control)]

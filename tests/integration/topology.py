@@ -137,6 +137,15 @@ def sh(argv: Sequence[str], *, check: bool = True, timeout: float = 30, input: s
     return cp
 
 
+def fast_path_args(extra: Sequence[str]) -> list[str]:
+    """--fast-path as $M6T_FAST_PATH says (auto, on, off), unless a test chose itself: the
+    test command runs the suite with it on and again with it off."""
+    mode = os.environ.get("M6T_FAST_PATH")
+    if not mode or any(a.startswith("--fast-path") for a in extra):
+        return []
+    return ["--fast-path", mode]
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -811,7 +820,7 @@ table ip6 m6tsilence {{
         args += ["--prefix", prefix or self.ula]
         for h in home_agents:
             args += ["--home-agent", h]
-        args += ["--tun", tun, *extra]
+        args += ["--tun", tun, *fast_path_args(extra), *extra]
         d = self._register(Daemon(self.gw, name, self.m6t_bin, "gateway", args,
                                   self.rundir / f"{name}.sock", self.log_path(name), tun))
         if wait:
@@ -834,7 +843,8 @@ table ip6 m6tsilence {{
         args: list[str] = []
         for g in gateways:
             args += ["--gateway", g]
-        args += ["--prefix", mn_prefix80(self.ula, subnet, mn_id), "--tun", tun, *extra]
+        args += ["--prefix", mn_prefix80(self.ula, subnet, mn_id), "--tun", tun,
+                 *fast_path_args(extra), *extra]
         if "--claims-dir" not in extra:  # the clients of one topology share one (section 2.5)
             args += ["--claims-dir", str(self.claims_dir)]
         d = self._register(Daemon(mn, name, self.m6t_bin, "client", args,

@@ -532,3 +532,93 @@ TEST_F(ClientEngineTest, PacketTooBigTowardTheHostIsRateLimited) {
 
 }  // namespace
 }  // namespace m6t::core
+
+// --- the fast path's mirror of the tunnel ------------------------------------------------------
+
+namespace m6t::core {
+namespace {
+
+class RecordingTunnelMirror final : public TunnelMirror {
+ public:
+  void activated(const TunnelBinding& t) override {
+    calls.push_back("activated " + t.address.to_string() + " " + t.gateway.to_string());
+  }
+  void path_changed(const TunnelBinding& t) override {
+    calls.push_back("path " + std::to_string(t.mtu) + (t.df ? " df" : ""));
+  }
+  void removed() override { calls.push_back("removed"); }
+  std::optional<TunnelActivity> activity() const override { return seen; }
+  std::vector<std::string> calls;
+  std::optional<TunnelActivity> seen;
+};
+
+class ClientMirrorTest : public ClientEngineTest {
+ protected:
+  void SetUp() override {
+    ClientEngineTest::SetUp();
+    engine_->set_mirror(&mirror_);
+  }
+  RecordingTunnelMirror mirror_;
+};
+
+TEST_F(ClientMirrorTest, MirroredOnlyOnceTheGatewayAnswered) {
+  attach(0);
+  auto p = to_ha();
+  ASSERT_EQ(engine_->on_tun(p, at_ms(250)).action, Action::kToUdp);
+  EXPECT_TRUE(mirror_.calls.empty()) << "probing: the first packets are the engine's (§3)";
+  ASSERT_EQ(answer(300).action, Action::kToTun);
+  ASSERT_EQ(mirror_.calls.size(), 1u);
+  EXPECT_EQ(mirror_.calls[0],
+            "activated " + engine_->address()->to_string() + " " + kGw1.to_string());
+}
+
+TEST_F(ClientMirrorTest, AnIpv4ChangeStopsTheMirrorAtOnceAndAFlapBringsItBack) {
+  up(0);
+  mirror_.calls.clear();
+  engine_->set_uplink(kHotel, at_ms(1000));
+  EXPECT_EQ(mirror_.calls, (std::vector<std::string>{"removed"}))
+      << "never send from an address the host may have lost";
+  engine_->set_uplink(kHome, at_ms(1100));  // reverted within the debounce time
+  ASSERT_EQ(mirror_.calls.size(), 2u);
+  EXPECT_EQ(mirror_.calls[1].rfind("activated ", 0), 0u);
+  engine_->set_uplink(kHotel, at_ms(2000));
+  engine_->expire(at_ms(2250));  // applied: a new attachment, probing again
+  EXPECT_EQ(mirror_.calls.back(), "removed");
+  EXPECT_EQ(engine_->state(), ClientState::kProbing);
+}
+
+TEST_F(ClientMirrorTest, WhatTheFastPathCarriedKeepsTheKeepaliveAway) {
+  up(0);  // answered at 250 ms
+  // §2.3: idle in either direction for 30 s; the fast path carried traffic both ways at 20 s.
+  mirror_.seen = TunnelActivity{{3, 300}, {3, 300}, at_ms(20000), at_ms(20000), std::nullopt};
+  EXPECT_FALSE(engine_->expire(at_ms(30250))) << "not idle: no keepalive";
+  EXPECT_EQ(engine_->next_deadline(), at_ms(33250)) << "the next read of the fast path's news";
+  EXPECT_FALSE(engine_->expire(at_ms(33250)));
+  mirror_.seen->last_sent = at_ms(40000);  // sent, never answered since 40 s
+  mirror_.seen->awaiting_since = at_ms(40000);
+  EXPECT_TRUE(engine_->expire(at_ms(50000))) << "idle toward the host: a keepalive";
+}
+
+TEST_F(ClientMirrorTest, UnansweredFastPathTrafficIsProbedInTime) {
+  up(0);
+  // The host sends at 1 s through the fast path; nothing comes back.
+  mirror_.seen = TunnelActivity{{1, 100}, {}, at_ms(1000), std::nullopt, at_ms(1000)};
+  EXPECT_FALSE(engine_->expire(at_ms(3250))) << "read at probe_after: the probe is due at 4 s";
+  EXPECT_EQ(engine_->next_deadline(), at_ms(4000));
+  EXPECT_TRUE(engine_->expire(at_ms(4000))) << "sent with no answer for 3 s: a keepalive";
+}
+
+TEST_F(ClientMirrorTest, PathMtuChangesReachTheMirror) {
+  use_pmtu_mode();
+  engine_->set_mirror(&mirror_);
+  up(0);
+  mirror_.calls.clear();
+  auto quoted = to_ha(1472 - 40);
+  FragNeeded f{0, kGw1, 1400, quoted};
+  engine_->on_frag_needed(f, at_ms(1000));
+  ASSERT_FALSE(mirror_.calls.empty());
+  EXPECT_EQ(mirror_.calls.back(), "path 1372 df");
+}
+
+}  // namespace
+}  // namespace m6t::core

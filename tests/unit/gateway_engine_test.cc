@@ -245,7 +245,8 @@ TEST_F(GatewayEngineTest, KeepaliveOfAnActiveMatchingStateIsAnsweredInPlace) {
   EXPECT_EQ(d->dst(), kMn);
   EXPECT_EQ(engine_->counters().keepalives.packets, 1u);
   EXPECT_EQ(engine_->counters().to_home.packets, 1u) << "keepalives never reach the TUN";
-  EXPECT_EQ(engine_->next_deadline(), at_ms(120000)) << "keepalives extend the lifetime";
+  EXPECT_EQ(engine_->states().deadline_of(*engine_->states().find(kMn)), at_ms(120000))
+      << "keepalives extend the lifetime";
 }
 
 TEST_F(GatewayEngineTest, KeepaliveWithoutStateIsSilentlyDropped) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "support/packets.h"
 
 namespace m6t::core {
@@ -62,12 +65,82 @@ TEST(StateTable, ActiveLifetimeStartsAtActivationAndIsExtendedByMnTraffic) {
   t.activate(*s, at_ms(200));
   EXPECT_EQ(t.next_deadline(), at_ms(90200));
   t.on_from_mn(*t.find(v6("fd00::1")), 40, at_ms(50000));
+  EXPECT_EQ(t.deadline_of(*t.find(v6("fd00::1"))), at_ms(140000));
+  // No list move on the packet path: the table wakes at the queued time and re-queues.
+  EXPECT_EQ(t.next_deadline(), at_ms(90200));
+  t.expire(at_ms(90200));
+  ASSERT_NE(t.find(v6("fd00::1")), nullptr);
   EXPECT_EQ(t.next_deadline(), at_ms(140000));
   t.expire(at_ms(139999));
   ASSERT_NE(t.find(v6("fd00::1")), nullptr);
   t.expire(at_ms(140000));
   EXPECT_EQ(t.find(v6("fd00::1")), nullptr);
   EXPECT_EQ(t.stats().expired_active, 1u);
+}
+
+TEST(StateTable, ARequeuedStateKeepsTheListInDeadlineOrder) {
+  auto t = make();
+  for (int i = 1; i <= 3; ++i) {
+    std::string a = "fd00::" + std::to_string(i);
+    State* s = *t.create_temporary(v6(a.c_str()), bind("198.51.100.1:1000"), at_ms(0));
+    t.activate(*s, at_ms(1000 * i));  // fd00::1 at 1 s, ::2 at 2 s, ::3 at 3 s
+  }
+  t.on_from_mn(*t.find(v6("fd00::1")), 40, at_ms(2500));  // ::1 now lives until 92.5 s
+  t.expire(at_ms(91000));                                 // re-queued between ::2 and ::3
+  EXPECT_EQ(t.next_deadline(), at_ms(92000));
+  t.expire(at_ms(92000));
+  EXPECT_EQ(t.find(v6("fd00::2")), nullptr);
+  ASSERT_NE(t.find(v6("fd00::1")), nullptr);
+  EXPECT_EQ(t.next_deadline(), at_ms(92500));
+  t.expire(at_ms(92500));
+  EXPECT_EQ(t.find(v6("fd00::1")), nullptr);
+  ASSERT_NE(t.find(v6("fd00::3")), nullptr);
+  EXPECT_EQ(t.next_deadline(), at_ms(93000));
+}
+
+// A mirror that records what the table tells it, and reports scripted activity.
+class RecordingMirror final : public StateMirror {
+ public:
+  void activated(const State& s) override { calls.push_back("activated " + s.mn.to_string()); }
+  void path_changed(const State& s) override { calls.push_back("path " + s.mn.to_string()); }
+  void removed(const State& s) override { calls.push_back("removed " + s.mn.to_string()); }
+  std::optional<MirrorActivity> activity(const State&) const override { return seen; }
+  std::vector<std::string> calls;
+  std::optional<MirrorActivity> seen;
+};
+
+TEST(StateTable, TheMirrorLearnsOfActivationsAndExpiriesOnly) {
+  auto t = make();
+  RecordingMirror m;
+  t.set_mirror(&m);
+  State* tmp = *t.create_temporary(v6("fd00::1"), bind("198.51.100.1:1000"), at_ms(0));
+  (void)tmp;
+  t.expire(at_ms(1000));  // a temporary state is never mirrored (§3: active states only)
+  EXPECT_TRUE(m.calls.empty());
+  State* s = *t.create_temporary(v6("fd00::2"), bind("198.51.100.1:1000"), at_ms(1000));
+  t.activate(*s, at_ms(1100));
+  EXPECT_EQ(m.calls, (std::vector<std::string>{"activated fd00::2"}));
+  t.expire(at_ms(91100));
+  EXPECT_EQ(m.calls, (std::vector<std::string>{"activated fd00::2", "removed fd00::2"}));
+}
+
+TEST(StateTable, TheMirrorsTrafficFromTheMnExtendsTheActiveLifetime) {
+  auto t = make();
+  RecordingMirror m;
+  t.set_mirror(&m);
+  State* s = *t.create_temporary(v6("fd00::1"), bind("198.51.100.1:1000"), at_ms(0));
+  t.activate(*s, at_ms(0));
+  // §2.4: what the fast path forwarded from the MN counts as the MN's traffic...
+  m.seen = MirrorActivity{{5, 500}, {}, at_ms(60000), std::nullopt};
+  t.expire(at_ms(90000));
+  ASSERT_NE(t.find(v6("fd00::1")), nullptr);
+  EXPECT_EQ(t.deadline_of(*t.find(v6("fd00::1"))), at_ms(150000));
+  // ...and traffic toward the MN alone does not.
+  m.seen = MirrorActivity{{5, 500}, {9, 900}, at_ms(60000), at_ms(140000)};
+  t.expire(at_ms(149999));
+  ASSERT_NE(t.find(v6("fd00::1")), nullptr);
+  t.expire(at_ms(150000));
+  EXPECT_EQ(t.find(v6("fd00::1")), nullptr);
 }
 
 TEST(StateTable, TrafficTowardTheMnDoesNotExtendTheActiveLifetime) {

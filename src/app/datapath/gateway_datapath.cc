@@ -40,7 +40,8 @@ void GatewayDataPath::on_udp_readable(std::size_t listener, core::Time now) {
         continue;
       }
       core::Verdict v = engine_.on_udp(
-          {slot.remote, slot.local, static_cast<std::uint16_t>(listener)}, slot.bytes(), now);
+          {slot.remote, slot.local, static_cast<std::uint16_t>(listener), slot.ifindex},
+          slot.bytes(), now);
       switch (v.action) {
         case core::Action::kToTun:
           if (!tun_.write(v.packet)) ++io_.tun_write_errors;

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Records IPv6 packets seen on one interface (integration-test helper for the path-MTU tests).
 
-  sniff6.py --iface IF --out FILE [--min-len N] [--ready-file F] [--timeout S]
+  sniff6.py --iface IF --out FILE [--min-len N] [--ready-file F] [--timeout S] [--udp]
 
 Writes one JSON line per packet that is an ICMPv6 Packet Too Big or at least --min-len bytes
 long: {"t": kernel receive time (s), "dir": "in"|"out", "len", "src", "dst", "nh"} plus, for a
 Packet Too Big, "ptb_mtu", "inner_dst" and "hex" (the whole packet).  An AF_PACKET datagram
 socket sees layer-3 packets on any link type (Ethernet, veth, TUN), both directions.
+With --udp it reads the IPv6 packets m6t carries in IPv4/UDP datagrams on an uplink instead
+(what leaves the host, whichever path, user-space or kernel fast path, encapsulated it).
 """
 
 import argparse
@@ -29,6 +31,7 @@ def main() -> int:
     ap.add_argument("--min-len", type=int, default=1281)
     ap.add_argument("--ready-file")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--udp", action="store_true")
     a = ap.parse_args()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     s.bind((a.iface, 0))
@@ -43,6 +46,11 @@ def main() -> int:
                 data, anc, _flags, addr = s.recvmsg(65536, 64)
             except socket.timeout:
                 continue
+            if a.udp:
+                # IPv4 (no options expected from m6t), UDP, then the IPv6 packet.
+                if len(data) < 28 or data[0] != 0x45 or data[9] != 17:
+                    continue
+                data = data[28:]
             if len(data) < 40 or data[0] >> 4 != 6:
                 continue
             t = time.time()

@@ -39,6 +39,8 @@ enum class Drop : std::uint8_t {
   kDstNotTunnelAddress,
   kSrcNotTunnelAddress,
   kDstInvalid,
+  // Gateway, from the NAT side, added later (names are stable, so new reasons go last).
+  kCreationBudget,
   kCount
 };
 
@@ -81,6 +83,8 @@ inline constexpr std::array<DropInfo, kDropCount> kDropTable = {{
     {Drop::kDstNotTunnelAddress, "dst_not_tunnel_address", "destination is not the tunnel address"},
     {Drop::kSrcNotTunnelAddress, "src_not_tunnel_address", "source is not the tunnel address"},
     {Drop::kDstInvalid, "dst_invalid", "destination is multicast or link-local"},
+    // Established MNs first: a loop turn's share of first packets is spent.
+    {Drop::kCreationBudget, "creation_budget", "too many first packets at once, state deferred"},
 }};
 
 namespace detail {

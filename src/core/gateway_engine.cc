@@ -55,6 +55,12 @@ Verdict GatewayEngine::on_udp(const UdpIn& in, std::span<std::uint8_t> datagram,
     // and no modification to existing should occur".
     if (s->binding != b) return drop(Drop::kBindingMismatch);
   } else {
+    const auto& st = config_.states;
+    const std::uint32_t budget = states_.temporary_count() * 2 > st.max_temp_states
+                                     ? std::max<std::uint32_t>(config_.creations_per_turn / 4, 1)
+                                     : config_.creations_per_turn;
+    if (in_turns_ && turn_creations_ >= budget) return drop(Drop::kCreationBudget);
+    ++turn_creations_;
     // §6.1.3: creation is rate-limited per IPv4 address, "not considering the source port".
     if (!rate_.allow(in.remote.addr, now)) return drop(Drop::kRateLimited);
     auto created = states_.create_temporary(src, b, now);

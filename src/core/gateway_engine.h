@@ -33,6 +33,13 @@ struct GatewayConfig {
   // Packet Too Big messages sent toward the home side, all MNs together.
   double icmp_rate_per_s = 100;
   std::uint32_t icmp_burst = 20;
+  // Established MNs first: of the datagrams the daemon handles in one turn of its loop (a few
+  // batches from one socket), at most this many may create states, a quarter of it while the
+  // temporary table is more than half full. The rest of a burst of first packets is dropped
+  // before any work (creation_budget): the datagrams of active states queued behind them are
+  // reached sooner, and the MN whose first packet was deferred sends another (§3: first
+  // packets are repeated until an answer comes).
+  std::uint32_t creations_per_turn = 32;
   // Source of the gateway's ICMPv6 errors. Default: the MN prefix's own address (all host
   // bits zero), which no MN ever holds since the 48 random bits are never all zero.
   std::optional<Ipv6Addr> icmp_source;
@@ -62,6 +69,12 @@ class GatewayEngine {
  public:
   GatewayEngine(const GatewayConfig& config, RandomSource& rng);
 
+  // A new turn of the daemon's loop: the creation budget starts over. An engine used without
+  // turns (begin_turn never called) has no budget.
+  void begin_turn() {
+    turn_creations_ = 0;
+    in_turns_ = true;
+  }
   // A datagram from the NAT side. `datagram` may be rewritten in place (keepalive answer).
   Verdict on_udp(const UdpIn& in, std::span<std::uint8_t> datagram, Time now);
   // A packet from the home side. `scratch` (kIcmpv6ErrorMaxLen bytes at least) receives a
@@ -119,6 +132,8 @@ class GatewayEngine {
   BucketShape icmp_shape_;
   Gcra icmp_bucket_;
   GatewayCounters counters_;
+  std::uint32_t turn_creations_ = 0;
+  bool in_turns_ = false;
 };
 
 }  // namespace m6t::core

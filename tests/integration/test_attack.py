@@ -200,3 +200,57 @@ def test_gateway_holds_under_attack(make_topology, m6t_bin, measure):
     measure("attacks: gateway VmRSS at start", rss_start / MB, "MiB")
     measure("attacks: gateway VmRSS, largest seen", rss_max / MB, "MiB")
     measure("attacks: gateway VmRSS, bound from the caps", rss_bound / MB, "MiB")
+
+
+def test_unbounded_flood_keeps_established_mns_first_and_lets_a_new_one_in(make_topology,
+                                                                           m6t_bin, measure):
+    """The hardening issue's unbounded floods: first packets from 65,536 spoofed sources, once
+    left unanswered and once answered by the HA. The established MN keeps its transfer (its
+    datagrams take the fast path, or cost the user-space path little since a turn of its loop
+    spends only a bounded share on packets that would create states), and an MN arriving
+    during the flood still gets a state: the time it takes is measured."""
+    tool = attack_bin()
+    assert tool.is_file() and os.access(tool, os.X_OK), f"attack tool not built: {tool}"
+    topo = make_topology(attacker=True, n_mns=2)
+    gw = topo.start_gateway()
+    cl = topo.start_client()
+    addr = topo.establish(cl)
+    base, _ = run_load(topo, 5101)
+    assert base["ok"], base
+    measure("no attack: MN->HA TCP throughput", base["mbit_s"], "Mbit/s")
+    target = f"{T.GW_OUT}:{T.GW_PORT}"
+    common = ["--to", target, "--prefix", topo.ula, "--home-agent", T.HA_ADDR,
+              "--count", "1000000000", "--duration", "120", "--from", "198.19.0.0/16"]
+    newcomer = None
+    for run, extra in enumerate(([], ["--payload", "echo"]), start=20):
+        label = "65536-source flood" + (" (echo)" if extra else "")
+        before = topo.attacker_counters()
+        proc = topo.atk.spawn(f"flood-{run}", [tool, "flood", *common, "--run", str(run), *extra])
+        topo.wait_until(lambda: proc.poll() is not None or
+                        topo.attacker_counters()["to_gw"]["packets"] >
+                        before["to_gw"]["packets"] + 1000, 10, f"{label} under way")
+        assert proc.poll() is None, proc.log_tail()
+        xfer, ping = run_load(topo, 5101 + run)
+        if newcomer is None:
+            # A new MN arrives in the middle of the flood.
+            t0 = time.monotonic()
+            newcomer = topo.start_client(mn=topo.mns[1], mn_id=2)
+            new_addr = topo.wait_client_address(newcomer, timeout=30)
+            topo.wait_until(lambda: topo.mns[1].ping6(T.HA_ADDR, 1, wait_s=0.5).ok, 60,
+                            "the new MN through the flood", interval=0.1)
+            took = time.monotonic() - t0
+            # Its ping answered: the HA's answer activated its state (section 3) and came back.
+            measure(f"{label}: a new MN's start -> its first answer from the HA", took)
+            assert new_addr
+        proc.stop(timeout=5)
+        rate = [json.loads(line) for line in proc.read_log().splitlines()
+                if line.startswith('{"mode"')][-1]
+        measure(f"{label}: attack rate", rate["pps"], "packets/s")
+        measure(f"{label}: MN->HA TCP throughput", xfer["mbit_s"], "Mbit/s")
+        measure(f"{label}: MN->HA TCP throughput, share of no attack",
+                100 * xfer["mbit_s"] / base["mbit_s"], "%")
+        measure(f"{label}: MN->HA ping loss", ping.loss * 100, "%")
+        assert xfer["ok"], xfer
+    drops = gw.show_json()["drops"]
+    assert drops["creation_budget"] + drops["rate_limited"] > 0, drops
+    gw.check_alive()

@@ -517,3 +517,78 @@ TEST_F(GatewayEngineTest, DatagramsOverTheConfiguredMtuFromTheNatSideAreCountedN
 
 }  // namespace
 }  // namespace m6t::core
+
+// --- established MNs first ------------------------------------------------------------------
+
+namespace m6t::core {
+namespace {
+
+class CreationBudgetTest : public GatewayEngineTest {
+ protected:
+  Ipv6Addr mn(int i) {
+    Ipv6Addr a = kMn;
+    a.b[15] = static_cast<std::uint8_t>(i);
+    a.b[14] = static_cast<std::uint8_t>(i >> 8);
+    return a;
+  }
+  Endpoint4 nat(int i) {
+    return Endpoint4{Ipv4Addr{0xc6120000u + static_cast<std::uint32_t>(i)}, 1};
+  }
+};
+
+TEST_F(CreationBudgetTest, OneTurnCreatesAtMostItsBudgetAndActiveStatesPassRegardless) {
+  GatewayConfig c = config();
+  c.creations_per_turn = 4;
+  c.states.max_temp_states = 32;
+  engine_ = std::make_unique<GatewayEngine>(c, rng_);
+  establish();
+  engine_->begin_turn();
+  int created = 0;
+  for (int i = 1; i <= 10; ++i) {
+    auto p = ipv6_packet(mn(i), kHa);
+    created += from_mn(p, nat(i)).action == Action::kToTun;
+  }
+  EXPECT_EQ(created, 4);
+  EXPECT_EQ(drops(Drop::kCreationBudget), 6u);
+  auto ours = ipv6_packet(kMn, kHa);
+  EXPECT_EQ(from_mn(ours).action, Action::kToTun) << "an active state's datagram: no budget";
+  engine_->begin_turn();
+  auto p = ipv6_packet(mn(20), kHa);
+  EXPECT_EQ(from_mn(p, nat(20)).action, Action::kToTun) << "a new turn, a new budget";
+}
+
+TEST_F(CreationBudgetTest, TheBudgetTightensWhileTheTemporaryTableIsHalfFull) {
+  GatewayConfig c = config();
+  c.creations_per_turn = 8;
+  c.states.max_temp_states = 16;
+  engine_ = std::make_unique<GatewayEngine>(c, rng_);
+  int i = 0;
+  for (int turn = 0; turn < 2; ++turn) {  // 16 temporary states: more than half of 16? no: 16
+    engine_->begin_turn();
+    for (int k = 0; k < 8; ++k, ++i) {
+      auto p = ipv6_packet(mn(i), kHa);
+      from_mn(p, nat(i));
+    }
+  }
+  ASSERT_GT(engine_->states().temporary_count() * 2, 16u);
+  engine_->begin_turn();
+  int created = 0;
+  for (int k = 0; k < 8; ++k, ++i) {
+    auto p = ipv6_packet(mn(i), kHa);
+    created += from_mn(p, nat(i)).action == Action::kToTun;
+  }
+  EXPECT_EQ(created, 2) << "a quarter of the budget under pressure";
+}
+
+TEST_F(CreationBudgetTest, WithoutTurnsThereIsNoBudget) {
+  GatewayConfig c = config();
+  c.creations_per_turn = 1;
+  engine_ = std::make_unique<GatewayEngine>(c, rng_);
+  for (int i = 1; i <= 5; ++i) {
+    auto p = ipv6_packet(mn(i), kHa);
+    EXPECT_EQ(from_mn(p, nat(i)).action, Action::kToTun);
+  }
+}
+
+}  // namespace
+}  // namespace m6t::core

@@ -31,6 +31,7 @@ void GatewayDataPath::flush(std::size_t listener) {
 void GatewayDataPath::on_udp_readable(std::size_t listener, core::Time now) {
   os::UdpSocket& sock = *sockets_[listener];
   auto slots = udp_rx_.slots();
+  engine_.begin_turn();
   for (int round = 0; round < kBatchesPerWakeup; ++round) {
     std::size_t n = sock.recv_batch(slots);
     for (std::size_t i = 0; i < n; ++i) {

@@ -62,6 +62,29 @@ void BM_LookupHit(benchmark::State& st) {
 }
 BENCHMARK(BM_LookupHit)->Arg(1000)->Arg(1000000);
 
+// The same lookups a batch at a time, as the daemon makes them: the batch's states are
+// prefetched first (StateTable::prefetch), then looked up.
+void BM_LookupHitBatch(benchmark::State& st) {
+  auto n = static_cast<std::uint32_t>(st.range(0));
+  StateTable t(config(n), SipKey{1, 2});
+  for (std::uint32_t i = 0; i < n; ++i)
+    (void)t.create_temporary(nth(i), kBinding, Time{});
+  constexpr std::size_t kBatch = 64;
+  std::vector<Ipv6Addr> keys(kBatch);
+  std::uint32_t i = 0;
+  for (auto _ : st) {
+    for (auto& k : keys) {
+      k = nth(i);
+      i = (i + 7919) % n;
+    }
+    t.prefetch(keys);
+    for (const auto& k : keys)
+      benchmark::DoNotOptimize(t.find(k));
+  }
+  st.SetItemsProcessed(st.iterations() * kBatch);
+}
+BENCHMARK(BM_LookupHitBatch)->Arg(1000)->Arg(1000000);
+
 void BM_LookupMiss(benchmark::State& st) {
   auto n = static_cast<std::uint32_t>(st.range(0));
   StateTable t(config(n), SipKey{1, 2});

@@ -69,6 +69,9 @@ class GatewayEngine {
  public:
   GatewayEngine(const GatewayConfig& config, RandomSource& rng);
 
+  // The states a batch of datagrams (or home-side packets) is for, brought into the cache
+  // before the batch is handled (StateTable::prefetch).
+  void prefetch(std::span<const Ipv6Addr> mns) const { states_.prefetch(mns); }
   // A new turn of the daemon's loop: the creation budget starts over. An engine used without
   // turns (begin_turn never called) has no budget.
   void begin_turn() {

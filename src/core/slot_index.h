@@ -31,6 +31,21 @@ class SlotIndex {
       }
     }
   }
+  // Where find() starts for `hash`, brought into the cache ahead of the lookup.
+  void prefetch(std::uint64_t hash) const {
+    __builtin_prefetch(&cells_[static_cast<std::uint32_t>(hash >> 32) & mask_]);
+  }
+  // The first slot whose tag matches (no key compared): what find() will most likely
+  // return, for prefetching its entry.
+  std::optional<std::uint32_t> first_candidate(std::uint64_t hash) const {
+    std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
+    for (std::size_t pos = tag & mask_;; pos = (pos + 1) & mask_) {
+      std::uint64_t cell = cells_[pos];
+      if (cell == 0) return std::nullopt;
+      if (static_cast<std::uint32_t>(cell >> 32) == tag)
+        return static_cast<std::uint32_t>(cell) - 1;
+    }
+  }
   void insert(std::uint64_t hash, std::uint32_t slot);
   void erase(std::uint64_t hash, std::uint32_t slot);
   std::size_t memory_bytes() const { return cells_.size() * sizeof(std::uint64_t); }

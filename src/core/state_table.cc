@@ -22,6 +22,20 @@ State* StateTable::find(const Ipv6Addr& mn) {
   return slot ? &states_[*slot] : nullptr;
 }
 
+void StateTable::prefetch(std::span<const Ipv6Addr> mns) const {
+  constexpr std::size_t kChunk = 64;
+  std::uint64_t hashes[kChunk];
+  for (std::size_t base = 0; base < mns.size(); base += kChunk) {
+    const std::size_t n = std::min(kChunk, mns.size() - base);
+    for (std::size_t i = 0; i < n; ++i) {
+      hashes[i] = hash(mns[base + i]);
+      index_.prefetch(hashes[i]);
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      if (auto slot = index_.first_candidate(hashes[i])) __builtin_prefetch(&states_[*slot]);
+  }
+}
+
 const State* StateTable::find(const Ipv6Addr& mn) const {
   return const_cast<StateTable*>(this)->find(mn);
 }

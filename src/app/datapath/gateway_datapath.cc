@@ -1,10 +1,27 @@
 #include "app/datapath/gateway_datapath.h"
 
+#include "core/wire.h"
+
 namespace m6t::app {
 
 namespace {
 // Batches handled per readiness event before giving the other descriptors their turn.
 constexpr int kBatchesPerWakeup = 4;
+
+// The MN addresses a batch is for (the inner source of datagrams, the destination of home-side
+// packets) gathered for GatewayEngine::prefetch; packets too short to carry one are skipped
+// here and judged by the engine.
+std::span<const core::Ipv6Addr> batch_mns(std::span<const os::PacketSlot> slots, std::size_t n,
+                                          std::size_t offset,
+                                          std::array<core::Ipv6Addr, os::kBatchSize>& out) {
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < n && k < out.size(); ++i) {
+    auto bytes = slots[i].bytes();
+    if (bytes.size() < wire::kIpv6HeaderLen) continue;
+    out[k++] = core::Ipv6Addr::from_bytes(bytes.subspan(offset).first<wire::kIpv6AddrLen>());
+  }
+  return {out.data(), k};
+}
 }  // namespace
 
 GatewayDataPath::GatewayDataPath(core::GatewayEngine& engine, os::TunDevice& tun,
@@ -34,6 +51,7 @@ void GatewayDataPath::on_udp_readable(std::size_t listener, core::Time now) {
   engine_.begin_turn();
   for (int round = 0; round < kBatchesPerWakeup; ++round) {
     std::size_t n = sock.recv_batch(slots);
+    engine_.prefetch(batch_mns(slots, n, wire::kIpv6SrcOffset, mns_));
     for (std::size_t i = 0; i < n; ++i) {
       os::PacketSlot& slot = slots[i];
       if (slot.truncated) {
@@ -67,6 +85,7 @@ void GatewayDataPath::on_tun_readable(core::Time now) {
   auto slots = tun_rx_.slots();
   for (int round = 0; round < kBatchesPerWakeup; ++round) {
     std::size_t n = tun_.read_batch(slots);
+    engine_.prefetch(batch_mns(slots, n, wire::kIpv6DstOffset, mns_));
     for (std::size_t i = 0; i < n; ++i) {
       core::Verdict v = engine_.on_tun(slots[i].bytes(), now, scratch_);
       switch (v.action) {

@@ -3,6 +3,7 @@
 // buffers are allocated once, at construction.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -39,6 +40,7 @@ class GatewayDataPath {
   os::PacketBatch tun_rx_;
   std::vector<std::vector<os::SendItem>> pending_;  // per listener, capacity kBatchSize
   std::vector<std::uint8_t> scratch_;
+  std::array<core::Ipv6Addr, os::kBatchSize> mns_;  // a batch's MNs, for prefetching
   IoCounters io_;
 };
 

@@ -13,8 +13,9 @@ CPU seconds per GB moved (all cores, from /proc/stat). Writes one JSON line per 
 (paths.jsonl), a Markdown table of medians with ratios to native and to the best peer
 (paths.md) and a chart (paths.png). Installs what it needs from Debian's archive.
 
-miredo is not among the peers: Debian 12 ships its Teredo client and relay but no Teredo
-server (miredo-server left the archive), and a Teredo client cannot qualify without one.
+miredo runs as Teredo client on the MN and as Teredo server and relay on the GW, with the
+documentation prefix 2001:db8::/32 as its Teredo prefix; the HA is reached at a ULA of its own
+(MIREDO_HA), outside that prefix, as a native IPv6 host behind the relay.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import topology as T  # noqa: E402
 
-PACKAGES = ["iperf3", "socat", "openvpn", "wireguard-go", "wireguard-tools", "ethtool",
-            "python3-matplotlib"]
+PACKAGES = ["iperf3", "socat", "openvpn", "wireguard-go", "wireguard-tools", "miredo",
+            "miredo-server", "ethtool", "python3-matplotlib"]
 
 # IPv4 between the GW and the HA for the native path (benchmarking range).
 HOME4_GW = "198.18.1.1"
@@ -42,6 +43,13 @@ HOME4_HA = "198.18.1.2"
 # The peers' tunnels: inner IPv6 addresses (ULA), one /64 each.
 PEER_MN = "fd00:db8:77::2"
 PEER_GW = "fd00:db8:77::1"
+# Teredo: the server's two consecutive IPv4 addresses on the GW's outside link, the prefix it
+# and the relay advertise, and the HA's address for that path (a native IPv6 host, outside the
+# Teredo prefix, which the standard topology's HA address is not).
+TEREDO_SERVER = "203.0.113.10"
+TEREDO_SERVER2 = "203.0.113.11"
+TEREDO_PREFIX = "2001:db8::"
+MIREDO_HA = "fd00:db8:99::2"
 
 
 def install() -> None:
@@ -187,15 +195,60 @@ def wireguard_go(t: T.Topology):
     return T.HA_ADDR, PEER_MN, dev["mn"], "home0"
 
 
+def miredo(t: T.Topology):
+    for addr in (TEREDO_SERVER, TEREDO_SERVER2):
+        t.gw.ip("addr", "add", f"{addr}/24", "dev", "wan0")
+    confs = {
+        "server": f"ServerBindAddress {TEREDO_SERVER}\nPrefix {TEREDO_PREFIX}\n",
+        "relay": f"RelayType cone\nInterfaceName teredo\nBindAddress {T.GW_OUT}\n"
+                 f"Prefix {TEREDO_PREFIX}\n",
+        "client": f"RelayType client\nInterfaceName teredo\nServerAddress {TEREDO_SERVER}\n",
+    }
+    for role, text in confs.items():
+        (t.rundir / f"miredo-{role}.conf").write_text(text)
+    # Own PID files: the namespaces share the file system.
+    def start(ns, role, prog):
+        ns.spawn(f"miredo-{role}", [prog, "-f", "-c", str(t.rundir / f"miredo-{role}.conf"),
+                                     "-p", str(t.rundir / f"miredo-{role}.pid")])
+    start(t.gw, "server", "miredo-server")
+    start(t.gw, "relay", "miredo")
+    wait_iface(t.gw, "teredo")
+    t.ha.ip("-6", "addr", "add", f"{MIREDO_HA}/64", "dev", "home0")
+    # From MIREDO_HA: a source in the Teredo prefix would be taken for a Teredo peer's.
+    t.ha.ip("-6", "route", "add", f"{TEREDO_PREFIX}/32", "via", T.GW_HOME, "src", MIREDO_HA)
+    t.gw.ip("-6", "route", "add", "fd00:db8:99::/64", "via", T.HA_ADDR)
+    start(t.mn, "client", "miredo")
+    wait_iface(t.mn, "teredo")
+    # Qualified when the client has its Teredo address; then a first packet finds the relay.
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        if TEREDO_PREFIX.rstrip(":") in t.mn.out(["ip", "-6", "addr", "show", "dev", "teredo"]):
+            break
+        time.sleep(0.2)
+    else:
+        raise RuntimeError("the Teredo client did not qualify")
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        if t.mn.run(["ping", "-6", "-c", "1", "-W", "1", MIREDO_HA], check=False).returncode == 0:
+            break
+    else:
+        raise RuntimeError("no IPv6 through the Teredo relay")
+    addr = next(w.split("/")[0] for w in t.mn.out(["ip", "-6", "-o", "addr", "show", "dev",
+                                                   "teredo", "scope", "global"]).split()
+                if w.startswith(TEREDO_PREFIX.rstrip(":")))
+    return MIREDO_HA, addr, "teredo", "home0"
+
+
 PATHS = {
     "native": native,
     "m6t-fast": m6t("on"),
     "m6t-user": m6t("off"),
     "socat": socat,
+    "miredo": miredo,
     "openvpn": openvpn,
     "wireguard-go": wireguard_go,
 }
-PEERS = ["socat", "openvpn", "wireguard-go"]
+PEERS = ["socat", "miredo", "openvpn", "wireguard-go"]
 
 
 # --- measurements ---------------------------------------------------------------------------

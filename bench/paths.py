@@ -52,15 +52,31 @@ TEREDO_PREFIX = "2001:db8::"
 MIREDO_HA = "fd00:db8:99::2"
 
 
-def install() -> None:
-    missing = [p for p in PACKAGES
+SMOKE_PACKAGES = ["iperf3", "ethtool"]
+
+
+def install(packages: list[str]) -> None:
+    missing = [p for p in packages
                if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
                                  text=True).stdout.find("install ok installed") < 0]
-    if missing:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if not missing:
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # The peers are started by the bench in its namespaces, never as system services: a
+    # policy-rc.d (Debian's switch for that) keeps their packages from starting any (miredo's
+    # would run a Teredo client on the host), unless one is already in place.
+    policy = Path("/usr/sbin/policy-rc.d")
+    ours = not policy.exists()
+    if ours:
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+    try:
         subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
                        check=True, env=env)
+    finally:
+        if ours:
+            policy.unlink()
 
 
 def cpu_busy_seconds() -> float:
@@ -432,7 +448,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench/paths.py needs root (network namespaces)", file=sys.stderr)
         return 2
-    install()
+    install(SMOKE_PACKAGES if a.smoke else PACKAGES)
     paths = a.paths.split(",")
     if a.smoke:
         a.reps, a.seconds = 1, 1

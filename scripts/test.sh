@@ -37,6 +37,10 @@ for line in (p.read_text().splitlines() if p.exists() else []):
     m = json.loads(line)
     print(f"  {m['value']:12.3f} {m['unit']:<6} {m['what']}")
 PY
+  step "the benchmarks' smoke runs (they run; their figures are not checked here)"
+  /usr/bin/python3 bench/paths.py --smoke --out "$root/build/bench-smoke"
+  /usr/bin/python3 bench/many_mns.py --mns 1000 --reps 1 --seconds 1 --fast-path on \
+    --out "$root/build/bench-smoke"
   step "integration tests with the ASan/UBSan build of the daemons (a sanitizer report fails)"
   # Leaks are checked at every daemon's exit; any report (ASan, LSan, UBSan) in a daemon's log
   # fails its test (tests/integration/conftest.py). M6T_ASAN_INTEGRATION (a -m expression)

@@ -98,6 +98,20 @@ TEST_F(AttackPacketsTest, FloodCreatesOneTemporaryStatePerSource) {
   EXPECT_EQ(engine_->states().active_count(), 0u);
 }
 
+TEST_F(AttackPacketsTest, FloodOverAFixedSetOfMnsRepeatsEachMnsBinding) {
+  c_.mode = Mode::kFlood;
+  c_.mns = 100;
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    Datagram d;
+    core::Verdict v = feed(i, &d);
+    Datagram first = make_datagram(c_, i % 100, buf_);
+    EXPECT_EQ(d.src, first.src) << "datagram " << i;
+    EXPECT_EQ(v.action, Action::kToTun) << "datagram " << i << ": " << name(v.drop);
+  }
+  // One state per MN, each met again from its own binding (a mismatch would be dropped).
+  EXPECT_EQ(engine_->states().temporary_count(), 100u);
+}
+
 TEST_F(AttackPacketsTest, FloodWithEchoPayloadIsAValidEchoRequest) {
   c_.mode = Mode::kFlood;
   c_.payload = Payload::kEcho;

@@ -203,9 +203,10 @@ Ipv6Addr nth_source(const core::Ipv6Prefix& prefix, std::uint32_t run, std::uint
 Datagram make_datagram(const AttackConfig& c, std::uint64_t i, std::span<std::uint8_t> buf) {
   switch (c.mode) {
     case Mode::kFlood: {
-      Ipv6Addr src = nth_source(c.prefix, c.run, i);
+      std::uint64_t k = c.mns ? i % c.mns : i;
+      Ipv6Addr src = nth_source(c.prefix, c.run, k);
       std::size_t n = data_packet(buf, c, c.payload, src, c.home_agent, i);
-      return {source_of(c, i), buf.first(n), Drop::kCount};
+      return {source_of(c, k), buf.first(n), Drop::kCount};
     }
     case Mode::kPorts: {
       Ipv6Addr src = nth_source(c.prefix, c.run, i);

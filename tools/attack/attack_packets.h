@@ -48,6 +48,10 @@ struct AttackConfig {
   std::uint32_t data_len = 0;  // bytes after the IPv6 header (echo: at least 8)
   std::uint32_t mtu = 1472;    // the gateway's tunnel MTU, for the oversized shape
   std::uint32_t run = 0;       // distinguishes the IPv6 sources of successive runs
+  // kFlood only: when nonzero, the datagrams cycle over the first `mns` MNs, each the same
+  // IPv6 source from the same IPv4 address and port every time: the traffic of that many
+  // established MNs (bench/many_mns.py) instead of first packets of ever new ones.
+  std::uint32_t mns = 0;
 };
 
 // One UDP datagram: where it claims to come from and its payload (an IPv6 packet or junk).

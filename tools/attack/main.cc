@@ -9,6 +9,7 @@
 // Usage: m6t-attack MODE --to 203.0.113.2:4500 --from 198.19.0.0/16 --prefix fd00:db8:1::/48
 //          --home-agent 2001:db8:1::2 --count 1000000 --duration 5 [--rate PPS] [--payload echo]
 //          [--victim ADDR6] [--victim-nat A.B.C.D:PORT] [--run N] [--size N] [--mtu N]
+//          [--mns N]
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   std::string mode_s, to_s, from_s, prefix_s, ha_s, victim_s, victim_nat_s, payload_s = "none";
   std::uint64_t count = 0;
   double duration = 0, rate = 0;
-  std::uint32_t size = 0, mtu = 1472, link_mtu = 1500, run = 0, batch = 64;
+  std::uint32_t size = 0, mtu = 1472, link_mtu = 1500, run = 0, batch = 64, mns = 0;
   app.add_option("mode", mode_s, "flood|ports|hijack|keepalive|non-ha|malformed")->required();
   app.add_option("--to", to_s, "the gateway's A.B.C.D:PORT")->required();
   app.add_option("--from", from_s, "IPv4 sources A.B.C.D[/LEN] (spoofed)")->required();
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
   app.add_option("--victim", victim_s, "a live MN's tunnel address (hijack, keepalive)");
   app.add_option("--victim-nat", victim_nat_s, "its NAT address:port (other ports are spoofed)");
   app.add_option("--run", run, "0-255: makes the IPv6 sources of this run distinct");
+  app.add_option("--mns", mns, "flood: cycle over this many MNs (established MNs' traffic)");
   app.add_option("--batch", batch, "datagrams per sendmmsg (1-128)");
   CLI11_PARSE(app, argc, argv);
 
@@ -166,6 +168,9 @@ int main(int argc, char** argv) {
   c.data_len = size;
   c.mtu = mtu;
   c.run = run;
+  if (mns > 0 && c.mode != attack::Mode::kFlood) return usage_error("--mns: flood only");
+  if (mns > attack::source_count(c)) return usage_error("--mns: at most one MN per --from address");
+  c.mns = mns;
   if (!in_named_test_netns())
     return usage_error("refusing to run outside a named test namespace: use ip netns exec NS");
 

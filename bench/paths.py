@@ -323,7 +323,7 @@ def offloads(ns: T.Namespace, dev: str, on: bool) -> None:
 
 
 def measure(name: str, seconds: float, smoke: bool, emit) -> None:
-    t = T.Topology(m6t_bin=ROOT / "build" / "m6t", label="bench").build()
+    t = T.Topology(m6t_bin=ROOT / "build" / "m6t", label="bench", bridges=False).build()
     try:
         mn_target, ha_target, mn_dev, ha_dev = PATHS[name](t)
         for direction, client, server, target, dev in (

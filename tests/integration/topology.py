@@ -32,6 +32,11 @@ With ``wide_mn=True`` a further MN namespace (``mnw``, 203.0.113.20/24, no NAT) 
 GW's wan0 bridge: an MN on a full-size path next to the narrow one.  The default topology is
 unchanged by both options.
 
+With ``bridges=False`` (the benchmarks) the links are plain veth pairs, MN eth0 -- NAT lan0 and
+NAT wan0 -- GW wan0, same names and addresses: a Linux bridge has no offloads for encapsulated
+packets (no hw_enc_features), so it segments a tunnel's GSO packets in software where a NIC with
+UDP-tunnel segmentation, or a veth, passes them whole.
+
 Every instance has unique namespace names (``m6t<pid>-<n>-<role>``), its own log directory
 (``workdir``) and a short per-instance run directory for control sockets.  ``teardown()``
 stops every process started through it (by PID: SIGTERM, then SIGKILL), kills by PID any
@@ -418,9 +423,12 @@ class Topology:
     def __init__(self, workdir: str | Path | None = None, *, m6t_bin: str | Path | None = None,
                  n_mns: int = 1, second_uplink: bool = False, colocated: bool = False,
                  ula: str = ULA_PREFIX, label: str = "", attacker: bool = False,
-                 narrow_mtu: int | None = None, wide_mn: bool = False):
+                 narrow_mtu: int | None = None, wide_mn: bool = False, bridges: bool = True):
         if not 1 <= n_mns <= 2:
             raise ValueError("n_mns must be 1 or 2")
+        if not bridges and (n_mns > 1 or second_uplink or attacker or narrow_mtu or wide_mn):
+            raise ValueError("bridges=False is the plain MN - NAT - GW - HA line only")
+        self.bridges = bridges
         self.id = f"m6t{os.getpid()}-{next(_counter)}"
         self.label = label or self.id
         self.m6t_bin = Path(m6t_bin) if m6t_bin else default_m6t_bin()
@@ -505,18 +513,27 @@ class Topology:
         # NAT: IPv4-only router, inside bridge lan0, outside wan0, masquerade on wan0.
         nat.sysctl("net.ipv4.ip_forward=1", "net.ipv6.conf.all.disable_ipv6=1",
                    "net.ipv6.conf.default.disable_ipv6=1")
-        self._bridge(nat, "lan0")
+        if self.bridges:
+            self._bridge(nat, "lan0")
+        else:
+            self._veth(self.mns[0], "eth0", nat, "lan0")
         nat.ip("addr", "add", f"{NAT_IN}/24", "dev", "lan0")
         nat.ip("link", "set", "lan0", "up")
         # GW: outside bridge wan0 (IPv4 only), home side IPv6, forwarding on.
         gw.sysctl("net.ipv6.conf.all.forwarding=1", "net.ipv6.conf.default.forwarding=1")
-        self._bridge(gw, "wan0")
+        if self.bridges:
+            self._bridge(gw, "wan0")
+        else:
+            self._veth(nat, "wan0", gw, "wan0")
         gw.sysctl("net.ipv6.conf.wan0.disable_ipv6=1")
         gw.ip("addr", "add", f"{GW_OUT}/24", "dev", "wan0")
         gw.ip("link", "set", "wan0", "up")
 
         if self.narrow_mtu:
             self._build_narrow_path()
+        elif not self.bridges:
+            nat.ip("addr", "add", f"{NAT_OUT}/24", "dev", "wan0")
+            nat.ip("link", "set", "wan0", "up")
         else:
             self._veth(nat, "wan0", gw, "nat1")
             nat.ip("addr", "add", f"{NAT_OUT}/24", "dev", "wan0")
@@ -549,10 +566,11 @@ table ip m6tfilter {{
 """)
 
         for i, mn in enumerate(self.mns):
-            port = f"mn{i + 1}"
-            self._veth(mn, "eth0", nat, port)
-            nat.ip("link", "set", port, "master", "lan0")
-            nat.ip("link", "set", port, "up")
+            if self.bridges:
+                port = f"mn{i + 1}"
+                self._veth(mn, "eth0", nat, port)
+                nat.ip("link", "set", port, "master", "lan0")
+                nat.ip("link", "set", port, "up")
             # The MN is IPv4-only: no IPv6 on its uplink, so no IPv6 route but the TUN's.
             mn.sysctl("net.ipv6.conf.eth0.disable_ipv6=1")
             addr = MN_ADDRS[i]

@@ -5,8 +5,10 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev binutils
+  # man pages; the Debian package (scripts/package.sh) and its check
+  scdoc debhelper lintian fakeroot dpkg-dev man-db
   # libraries (see README: what each is for)
-  libmnl-dev libcap-ng-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libbpf-dev bpftool
+  libsystemd-dev libmnl-dev libcap-ng-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libbpf-dev bpftool
   linux-libc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # demo and integration tests: namespaces, NAT, traffic

@@ -14,6 +14,8 @@ step "build (release and sanitizers)"
 bash scripts/build.sh all
 step "checks, unit, scenario and OS tests"
 ctest --test-dir build --output-on-failure -j2 --timeout 300
+step "the Debian package: built, lintian, installed with apt, checked, purged"
+bash tests/package/test_package.sh
 step "the same under ASan/UBSan, and the fuzz targets for ${M6T_FUZZ_SECONDS:-10} s each"
 cmake -S . -B build-asan -DM6T_FUZZ_SECONDS="${M6T_FUZZ_SECONDS:-10}" >/dev/null
 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300 -LE check

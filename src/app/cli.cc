@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <charconv>
@@ -84,8 +85,15 @@ int run_daemon(const std::string& role, const OptionTable<S>& table, const Given
     from_cli[name] = RawValue{values, "--" + name};
   }
   RawOptions from_config;
-  if (!config.empty()) {
-    if (auto e = load_config(config, role, table.specs(), from_config))
+  // Without --config, the system's file (/etc/m6t/gateway.toml...) when there is one: a daemon
+  // started by hand on a host without it runs from its command line alone.
+  std::string path = config;
+  if (path.empty()) {
+    std::string fallback = std::string(kConfigDir) + "/" + role + ".toml";
+    if (::access(fallback.c_str(), F_OK) == 0) path = fallback;
+  }
+  if (!path.empty()) {
+    if (auto e = load_config(path, role, table.specs(), from_config))
       return usage_error(who, e->message);
   }
   S settings;
@@ -136,7 +144,8 @@ Subcommand daemon_subcommand(const char* role, const char* summary, const Option
             add_daemon_options(c, table, args.given);
             c->add_option("--config", args.config,
                           std::string("read options from the [") + role +
-                              "] table of a TOML file (the command line wins)")
+                              "] table of a TOML file (the command line wins) [default " +
+                              kConfigDir + "/" + role + ".toml, when it exists]")
                 ->type_name("FILE");
           },
           [&table, &args, role, run] {
@@ -251,29 +260,44 @@ std::string parse_error_text(const CLI::ParseError& e) {
 
 }  // namespace
 
-int run_cli(const std::vector<std::string>& args) {
+namespace {
+
+// The parser: the application, its subcommands from the table, and what they fill in.
+struct Cli {
   CLI::App app{
       "m6t: IPv6 connectivity for Mobile IPv6 nodes stuck behind IPv4-only NATs "
       "(draft-ebalard-mext-m6t: an IPv6-in-UDP/IPv4 tunnel to a gateway in front of the home "
       "agent).",
       "m6t"};
-  app.formatter(std::make_shared<HelpFormatter>());
-  app.set_version_flag("--version", std::string("m6t ") + kVersion, "print the version and exit");
-  app.set_help_flag("-h,--help", "print this help and exit");
-  app.require_subcommand(1);
-
   DaemonArgs gateway, client;
   OtherArgs other;
-  const std::vector<Subcommand> table = subcommand_table(gateway, client, other);
+  std::vector<Subcommand> table;
   std::map<std::string, CLI::App*> subs;
-  for (const auto& s : table) {
-    CLI::App* c = app.add_subcommand(s.name, s.summary);
-    c->set_help_flag("-h,--help", "print this help and exit");
-    c->allow_extras();
-    s.define(c);
-    subs[s.name] = c;
+
+  Cli() {
+    app.formatter(std::make_shared<HelpFormatter>());
+    app.set_version_flag("--version", std::string("m6t ") + kVersion, "print the version and exit");
+    app.set_help_flag("-h,--help", "print this help and exit");
+    app.require_subcommand(1);
+    table = subcommand_table(gateway, client, other);
+    for (const auto& s : table) {
+      CLI::App* c = app.add_subcommand(s.name, s.summary);
+      c->set_help_flag("-h,--help", "print this help and exit");
+      c->allow_extras();
+      s.define(c);
+      subs[s.name] = c;
+    }
+    app.footer("Run `m6t help SUBCOMMAND` for the options of each.");  // not the subcommands'
   }
-  app.footer("Run `m6t help SUBCOMMAND` for the options of each.");  // not the subcommands'
+};
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args) {
+  Cli cli;
+  CLI::App& app = cli.app;
+  const auto& table = cli.table;
+  auto& subs = cli.subs;
   if (auto done = before_parsing(args, app, subs, subcommand_specs(table))) return *done;
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -296,6 +320,26 @@ int run_cli(const std::vector<std::string>& args) {
     return s.run();
   }
   return kExitUsage;
+}
+
+std::vector<CliSubcommandDoc> cli_reference() {
+  Cli cli;
+  std::vector<CliSubcommandDoc> out;
+  for (const auto& s : cli.table) {
+    CliSubcommandDoc d{s.name, s.summary, {}};
+    for (const CLI::Option* o : cli.subs[s.name]->get_options()) {
+      if (o->get_name() == "-h,--help" || o->get_lnames() == std::vector<std::string>{"help"})
+        continue;
+      CliOptionDoc od;
+      od.positional = o->get_positional();
+      od.name = od.positional ? o->get_name() : "--" + o->get_lnames().front();
+      if (o->get_type_size_max() != 0) od.metavar = o->get_type_name();
+      od.help = o->get_description();
+      d.options.push_back(std::move(od));
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 }  // namespace m6t::app

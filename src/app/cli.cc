@@ -16,6 +16,7 @@
 #include "app/commands.h"
 #include "app/settings.h"
 #include "app/version.h"
+#include "os/service_manager.h"
 
 namespace m6t::app {
 
@@ -32,7 +33,10 @@ struct Subcommand {
 };
 
 int usage_error(const std::string& who, const std::string& what) {
-  std::fprintf(stderr, "%s: %s\n", who.c_str(), what.c_str());
+  // Under systemd the journal reads a "<3>" prefix as priority err (sd-daemon(3)): a unit
+  // that cannot start says why in one line at that priority.
+  std::fprintf(stderr, "%s%s: %s\n", os::stderr_is_journal() ? "<3>" : "", who.c_str(),
+               what.c_str());
   return kExitUsage;
 }
 

@@ -6,12 +6,15 @@
 
 #include "app/commands.h"
 #include "app/preflight.h"
+#include "os/clock.h"
+#include "os/service_manager.h"
 
 namespace m6t::app {
 
-DaemonRuntime::DaemonRuntime(std::string role, const std::string& log_level)
+DaemonRuntime::DaemonRuntime(std::string role, const std::string& log_level,
+                             const std::string& log_target)
     : role_(std::move(role)),
-      log_(role_, parse_log_level(log_level)),
+      log_(role_, parse_log_level(log_level), resolve_log_target(log_target)),
       privileges_(os::make_privileges()) {}
 
 DaemonRuntime::~DaemonRuntime() {
@@ -20,7 +23,10 @@ DaemonRuntime::~DaemonRuntime() {
 }
 
 int DaemonRuntime::fail(const std::string& what) const {
-  std::fprintf(stderr, "m6t %s: %s\n", role_.c_str(), what.c_str());
+  // "<3>": priority err in the journal (see cli.cc).
+  std::fprintf(stderr, "%sm6t %s: %s\n", os::stderr_is_journal() ? "<3>" : "", role_.c_str(),
+               what.c_str());
+  os::notify("STATUS=failed: " + what);
   return kExitUsage;
 }
 
@@ -67,8 +73,58 @@ void DaemonRuntime::set_deadline_source(std::function<core::Deadline()> next_dea
   next_deadline_ = std::move(next_deadline);
 }
 
+namespace {
+// How often STATUS= is refreshed (only sent when it changed).
+constexpr core::Duration kStatusEvery = std::chrono::seconds(5);
+}  // namespace
+
 void DaemonRuntime::rearm() {
-  if (next_deadline_) loop_->set_deadline(next_deadline_());
+  core::Deadline next = next_deadline_ ? next_deadline_() : core::Deadline{};
+  loop_->set_deadline(core::earliest(next, service_deadline_));
+}
+
+void DaemonRuntime::ready(std::function<std::string()> status) {
+  status_ = std::move(status);
+  last_status_ = status_();
+  os::notify("READY=1\nSTATUS=" + last_status_);
+  if (auto w = os::watchdog_interval()) {
+    watchdog_every_ = std::chrono::duration_cast<core::Duration>(*w) / 2;
+    os::notify("WATCHDOG=1");
+  }
+  // The loop's timer serves the daemon's deadlines and this tick alike.
+  loop_->on_timer([this] {
+    if (timer_handler_) timer_handler_();
+    service_tick();
+    rearm();
+  });
+  service_deadline_ =
+      os::mono_now() + (watchdog_every_ ? std::min(*watchdog_every_, kStatusEvery) : kStatusEvery);
+}
+
+void DaemonRuntime::service_tick() {
+  const core::Time now = os::mono_now();
+  if (!service_deadline_ || now < *service_deadline_) return;
+  if (watchdog_every_) os::notify("WATCHDOG=1");
+  if (status_) {
+    std::string s = status_();
+    if (s != last_status_) {
+      os::notify("STATUS=" + s);
+      last_status_ = std::move(s);
+    }
+  }
+  service_deadline_ =
+      now + (watchdog_every_ ? std::min(*watchdog_every_, kStatusEvery) : kStatusEvery);
+}
+
+void DaemonRuntime::reloading() {
+  const auto usec =
+      std::chrono::duration_cast<std::chrono::microseconds>(os::mono_now().time_since_epoch());
+  os::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec.count()));
+}
+
+void DaemonRuntime::reloaded() {
+  last_status_ = status_ ? status_() : std::string();
+  os::notify("READY=1\nSTATUS=" + last_status_);
 }
 
 os::OsStatus DaemonRuntime::watch(int fd, std::function<void(std::uint32_t events)> handler) {
@@ -83,8 +139,9 @@ void DaemonRuntime::unwatch(int fd) {
 }
 
 void DaemonRuntime::on_timer(std::function<void()> handler) {
-  loop_->on_timer([this, handler = std::move(handler)] {
-    handler();
+  timer_handler_ = std::move(handler);
+  loop_->on_timer([this] {
+    if (timer_handler_) timer_handler_();
     rearm();
   });
 }
@@ -118,6 +175,7 @@ os::OsStatus DaemonRuntime::drop_privileges(std::vector<OwnedDir> dirs,
 int DaemonRuntime::run() {
   rearm();
   auto run = loop_->run();
+  os::notify("STOPPING=1");
   if (run) return kExitOk;
   log_.error("event loop: ", run.error());
   return kExitFailure;

@@ -5,7 +5,12 @@
 // Order of a start (each step undone by destructors if a later one fails):
 //   preflight (settings checks, user looked up) -> event loop, rtnetlink -> the daemon's
 //   sockets -> TUN device -> control socket -> watched descriptors, timer, signals -> privilege
-//   drop -> "up" log line -> loop until SIGTERM/SIGINT -> the daemon's own shutdown.
+//   drop -> "up" log line, READY=1 to systemd -> loop until SIGTERM/SIGINT -> STOPPING=1 ->
+//   the daemon's own shutdown.
+//
+// Under systemd (Type=notify) the runtime also sends STATUS= (the daemon's one-line summary,
+// when it changes, checked every kStatusEvery) and, when WatchdogSec= is set, WATCHDOG=1 at
+// half that interval from the loop itself: a loop that stops turning stops the pings.
 #pragma once
 
 #include <functional>
@@ -26,7 +31,7 @@ namespace m6t::app {
 
 class DaemonRuntime {
  public:
-  DaemonRuntime(std::string role, const std::string& log_level);
+  DaemonRuntime(std::string role, const std::string& log_level, const std::string& log_target);
   DaemonRuntime(const DaemonRuntime&) = delete;
   DaemonRuntime& operator=(const DaemonRuntime&) = delete;
   ~DaemonRuntime();
@@ -55,7 +60,13 @@ class DaemonRuntime {
   // and `dirs` are the directories written after the drop.
   os::OsStatus drop_privileges(std::vector<OwnedDir> dirs, const std::vector<os::Capability>& keep);
   bool has_user() const { return user_.has_value(); }
-  // Runs until a stop signal; exit status 0, or 1 when the loop itself failed.
+  // Tells the service manager the daemon serves (READY=1), with `status()` as STATUS=.
+  void ready(std::function<std::string()> status);
+  // A reload begins (RELOADING=1) and ends (READY=1 and the status again).
+  void reloading();
+  void reloaded();
+  // Runs until a stop signal; exit status 0, or 1 when the loop itself failed. STOPPING=1
+  // once it ends.
   int run();
   // "m6t gateway stopped by Terminated".
   void log_stopped() const;
@@ -66,6 +77,7 @@ class DaemonRuntime {
 
  private:
   void rearm();
+  void service_tick();
 
   std::string role_;
   Logger log_;
@@ -76,6 +88,11 @@ class DaemonRuntime {
   std::unique_ptr<os::ControlServer> control_;
   std::optional<OwnedDir> control_dir_;
   std::function<core::Deadline()> next_deadline_;
+  std::function<void()> timer_handler_;
+  std::function<std::string()> status_;
+  std::string last_status_;
+  std::optional<core::Duration> watchdog_every_;
+  core::Deadline service_deadline_;
   int stop_signal_ = 0;
 };
 

@@ -1,5 +1,9 @@
-// Log lines on stderr: "2026-11-28T12:00:00.123Z gateway info: message". Under systemd the
-// journal takes them as they are.
+// Log lines, to one of three targets (--log-target):
+//  - stderr: "2026-11-28T12:00:00.123Z gateway info: message";
+//  - journal: one entry per line with its PRIORITY (syslog's numbers), SYSLOG_IDENTIFIER=m6t
+//    and M6T_ROLE; chosen by itself when stderr is the journal (under systemd);
+//  - syslog: syslog(3), facility daemon, identifier m6t-ROLE.
+// Levels map to priorities journald and syslog understand: error 3, warn 4, info 6, debug 7.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +15,20 @@ namespace m6t::app {
 
 enum class LogLevel : std::uint8_t { kError, kWarn, kInfo, kDebug };
 LogLevel parse_log_level(std::string_view s);
+int syslog_priority(LogLevel l);
+
+enum class LogTarget : std::uint8_t { kStderr, kJournal, kSyslog };
+// "auto" is the journal when stderr is connected to it, stderr otherwise.
+LogTarget resolve_log_target(std::string_view name);
 
 class Logger {
  public:
-  Logger(std::string tag, LogLevel level) : tag_(std::move(tag)), level_(level) {}
+  Logger(std::string tag, LogLevel level, LogTarget target = LogTarget::kStderr)
+      : tag_(std::move(tag)), level_(level), target_(target) {}
   bool enabled(LogLevel l) const { return l <= level_; }
+  // A reload may change the level (the target stays: it is chosen at start).
+  void set_level(LogLevel l) { level_ = l; }
+  LogTarget target() const { return target_; }
   void write(LogLevel l, std::string_view message) const;
 
   template <class... Args>
@@ -45,6 +58,7 @@ class Logger {
   }
   std::string tag_;
   LogLevel level_;
+  LogTarget target_;
 };
 
 }  // namespace m6t::app

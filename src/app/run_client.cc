@@ -7,6 +7,7 @@
 #include "app/daemon_runtime.h"
 #include "app/fast_path.h"
 #include "app/preflight.h"
+#include "app/status_model.h"
 #include "app/uplink.h"
 #include "os/claims.h"
 #include "os/clock.h"
@@ -45,7 +46,7 @@ void watch_attachment_sockets(DaemonRuntime& rt, ClientDaemon& daemon) {
 }  // namespace
 
 int run_client(const ClientSettings& s) {
-  DaemonRuntime rt("client", s.log_level);
+  DaemonRuntime rt("client", s.log_level, s.log_target);
   if (auto st = preflight(s, *os::make_privileges()); !st) return rt.fail(st.error());
   if (auto st = rt.begin(s.user); !st) return rt.fail(st.error());
   auto monitor = os::open_ipv4_monitor();
@@ -110,6 +111,7 @@ int run_client(const ClientSettings& s) {
                 s.engine.gateways.front().to_string(), ", control ", s.control);
   daemon.on_sleep_offset(os::boot_minus_mono(), os::mono_now());
   refresh_uplink();
+  rt.ready([&] { return client_status_line(daemon.engine()); });
   int status = rt.run();
   daemon.shutdown(os::mono_now());
   rt.log_stopped();

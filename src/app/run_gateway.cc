@@ -7,6 +7,7 @@
 #include "app/fast_path.h"
 #include "app/gateway_daemon.h"
 #include "app/preflight.h"
+#include "app/status_model.h"
 #include "os/clock.h"
 #include "os/random.h"
 #include "os/sysctl.h"
@@ -31,7 +32,7 @@ void warn_if_not_forwarding(const Logger& log) {
 }  // namespace
 
 int run_gateway(const GatewaySettings& s) {
-  DaemonRuntime rt("gateway", s.log_level);
+  DaemonRuntime rt("gateway", s.log_level, s.log_target);
   if (auto st = preflight(s, *os::make_privileges()); !st) return rt.fail(st.error());
   if (auto st = rt.begin(s.user); !st) return rt.fail(st.error());
   std::vector<std::unique_ptr<os::UdpSocket>> sockets;
@@ -87,6 +88,7 @@ int run_gateway(const GatewaySettings& s) {
                 prefix.to_string(), ", listening on", listening, ", control ", s.control);
   warn_if_not_forwarding(rt.log());
 
+  rt.ready([&] { return gateway_status_line(daemon.engine()); });
   int status = rt.run();
   daemon.shutdown(os::mono_now());
   // Leave nothing behind: the route explicitly, then the device (closing it removes it).

@@ -221,6 +221,21 @@ Option<S> fast_path() {
           [](const S& s) { return std::string(to_string(s.fast_path)); }};
 }
 
+std::string log_target_check(const std::string& v) {
+  return v == "auto" || v == "stderr" || v == "journal" || v == "syslog"
+             ? ""
+             : "not one of auto, stderr, journal, syslog";
+}
+
+template <class S>
+Option<S> log_target() {
+  return text<S>(
+      "log-target", "TARGET",
+      "where log lines go: stderr, journal (with priorities), syslog (facility daemon), or "
+      "auto (the journal when stderr is connected to it, as under systemd)",
+      [](auto& s) -> auto& { return s.log_target; }, log_target_check);
+}
+
 template <class S>
 Option<S> log_level() {
   return text<S>(
@@ -296,6 +311,7 @@ const OptionTable<GatewaySettings> kGatewayOptions(join<GatewaySettings>(
          user<GatewaySettings>("after setup, run as this user with no capability (default: stay "
                                "root)"),
          log_level<GatewaySettings>(),
+         log_target<GatewaySettings>(),
          fast_path<GatewaySettings>(),
      }}));
 
@@ -361,6 +377,7 @@ const OptionTable<ClientSettings> kClientOptions(join<ClientSettings>(
          user<ClientSettings>(
              "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"),
          log_level<ClientSettings>(),
+         log_target<ClientSettings>(),
          fast_path<ClientSettings>(),
      }}));
 

@@ -101,6 +101,7 @@ struct GatewaySettings {
   std::string control;  // empty: default_control_path("gateway", tun)
   std::string user;     // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
+  std::string log_target = "auto";  // app/logger.h
   FastPathMode fast_path = FastPathMode::kAuto;
 };
 
@@ -119,6 +120,7 @@ struct ClientSettings {
   std::string control;  // empty: default_control_path("client", tun)
   std::string user;     // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
+  std::string log_target = "auto";  // app/logger.h
   FastPathMode fast_path = FastPathMode::kAuto;
 };
 

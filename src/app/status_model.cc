@@ -203,4 +203,17 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
   return j;
 }
 
+std::string gateway_status_line(const core::GatewayEngine& engine) {
+  const core::StateTable& t = engine.states();
+  return std::to_string(t.active_count()) + " active, " + std::to_string(t.temporary_count()) +
+         " temporary states";
+}
+
+std::string client_status_line(const core::ClientEngine& engine) {
+  std::string s(core::to_string(engine.state()));
+  if (auto a = engine.address()) s += ": " + a->to_string();
+  if (auto g = engine.gateway(); g && engine.address()) s += " via " + g->to_string();
+  return s;
+}
+
 }  // namespace m6t::app

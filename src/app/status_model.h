@@ -25,4 +25,9 @@ nlohmann::json gateway_status(const core::GatewayEngine& engine, const GatewaySe
 nlohmann::json client_status(const core::ClientEngine& engine, const ClientSettings& settings,
                              core::Time started, core::Time now);
 
+// One line for the service manager's STATUS= (`systemctl status`): "12 active, 3 temporary
+// states"; "up: fd00:..:1 via 203.0.113.2:4500" or "waiting for IPv4".
+std::string gateway_status_line(const core::GatewayEngine& engine);
+std::string client_status_line(const core::ClientEngine& engine);
+
 }  // namespace m6t::app

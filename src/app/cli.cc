@@ -74,10 +74,11 @@ void add_daemon_options(CLI::App* cmd, const OptionTable<S>& table, Given& given
   }
 }
 
-// Config file values first, then the command line over them, then validation.
+// Config file values first, then the command line over them, then validation. A reload
+// does the same again (reload.h).
 template <class S>
 int run_daemon(const std::string& role, const OptionTable<S>& table, const Given& given,
-               const std::string& config, int (*run)(const S&)) {
+               const std::string& config, int (*run)(const S&, ConfigReload<S>&)) {
   const std::string who = "m6t " + role;
   RawOptions from_cli;
   for (const auto& [name, values] : given) {
@@ -88,7 +89,6 @@ int run_daemon(const std::string& role, const OptionTable<S>& table, const Given
                                   "); it takes one value");
     from_cli[name] = RawValue{values, "--" + name};
   }
-  RawOptions from_config;
   // Without --config, the system's file (/etc/m6t/gateway.toml...) when there is one: a daemon
   // started by hand on a host without it runs from its command line alone.
   std::string path = config;
@@ -96,14 +96,20 @@ int run_daemon(const std::string& role, const OptionTable<S>& table, const Given
     std::string fallback = std::string(kConfigDir) + "/" + role + ".toml";
     if (::access(fallback.c_str(), F_OK) == 0) path = fallback;
   }
-  if (!path.empty()) {
-    if (auto e = load_config(path, role, table.specs(), from_config))
-      return usage_error(who, e->message);
-  }
+  auto read = [&table, role, path, from_cli](RawOptions& out) -> std::optional<SettingsError> {
+    RawOptions from_config;
+    if (!path.empty()) {
+      if (auto e = load_config(path, role, table.specs(), from_config)) return e;
+    }
+    out = merge(from_config, from_cli);
+    return std::nullopt;
+  };
+  RawOptions raw;
+  if (auto e = read(raw)) return usage_error(who, e->message);
   S settings;
-  if (auto e = validate(merge(from_config, from_cli), settings))
-    return usage_error(who, e->message);
-  return run(settings);
+  if (auto e = validate(raw, settings)) return usage_error(who, e->message);
+  ConfigReload<S> reload(table, read, raw, path.empty() ? "the command line" : path);
+  return run(settings, reload);
 }
 
 // A whole number option of a non-daemon subcommand, checked as the settings' are.
@@ -142,7 +148,7 @@ struct DaemonArgs {
 
 template <class S>
 Subcommand daemon_subcommand(const char* role, const char* summary, const OptionTable<S>& table,
-                             DaemonArgs& args, int (*run)(const S&)) {
+                             DaemonArgs& args, int (*run)(const S&, ConfigReload<S>&)) {
   return {role, summary,
           [&table, &args, role](CLI::App* c) {
             add_daemon_options(c, table, args.given);

@@ -202,4 +202,10 @@ nlohmann::json ClientDaemon::status(core::Time now) const {
   return j;
 }
 
+void ClientDaemon::reconfigure(const ClientSettings& next) {
+  engine_.reconfigure(next.engine);
+  settings_.engine = engine_.config();
+  settings_.log_level = next.log_level;
+}
+
 }  // namespace m6t::app

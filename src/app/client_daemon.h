@@ -49,6 +49,8 @@ class ClientDaemon {
   void use_fast_path(std::unique_ptr<os::ClientFastPath> fast, FastPathStatus status);
   // SIGCHLD: a hook may have finished.
   void on_child_exit(core::Time now);
+  // A reload's settings (reload.h): the engine's timers and ageing.
+  void reconfigure(const ClientSettings& next);
   // Withdraws the address and the route; the daemon is about to exit.
   void shutdown(core::Time now);
   core::Deadline next_deadline() const;

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "app/reload.h"
 #include "app/settings.h"
 
 namespace m6t::app {
@@ -13,8 +14,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-int run_gateway(const GatewaySettings& settings);
-int run_client(const ClientSettings& settings);
+// `reload` re-reads the configuration on SIGHUP (reload.h).
+int run_gateway(const GatewaySettings& settings, ConfigReload<GatewaySettings>& reload);
+int run_client(const ClientSettings& settings, ConfigReload<ClientSettings>& reload);
 
 struct ShowOptions {
   bool json = false;

@@ -20,6 +20,7 @@
 
 #include "app/least_privilege.h"
 #include "app/logger.h"
+#include "app/reload.h"
 #include "core/time.h"
 #include "os/control.h"
 #include "os/event_loop.h"
@@ -70,6 +71,30 @@ class DaemonRuntime {
   int run();
   // "m6t gateway stopped by Terminated".
   void log_stopped() const;
+
+  // SIGHUP: RELOADING=1, the configuration read again (reload.h), `apply` given the new
+  // settings when they validate, the outcome in one line (warning when something waits for
+  // a restart or the file was rejected), READY=1. `running` becomes what now runs.
+  template <class S, class Apply>
+  void reload(ConfigReload<S>& reload, S& running, Apply apply) {
+    reloading();
+    auto r = reload.reload(running);
+    if (r.error) {
+      log_.warn("configuration rejected, the running one stays: ", r.error->message);
+    } else {
+      if (auto st = apply(r.settings); !st) log_.warn("reload: ", st.error());
+      running = r.settings;
+      log_.set_level(parse_log_level(running.log_level));
+      const std::string from = "configuration reloaded from " + reload.source();
+      if (r.needs_restart.empty())
+        log_.info(from, r.applied.empty() ? ": nothing changed" : ": applied ",
+                  option_list(r.applied));
+      else
+        log_.warn(from, r.applied.empty() ? "" : ": applied " + option_list(r.applied),
+                  "; not applied until a restart: ", option_list(r.needs_restart));
+    }
+    reloaded();
+  }
 
   const Logger& log() const { return log_; }
   os::EventLoop& loop() { return *loop_; }

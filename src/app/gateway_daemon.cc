@@ -20,6 +20,15 @@ void GatewayDaemon::on_timer(core::Time now) {
   drops_.report(engine_.counters().drops, now, log_);
 }
 
+os::OsStatus GatewayDaemon::reconfigure(const GatewaySettings& next) {
+  const std::vector<core::Ipv6Addr> before = engine_.config().home_agents;
+  engine_.reconfigure(next.engine);
+  settings_.engine = engine_.config();
+  settings_.log_level = next.log_level;
+  if (fast_) return fast_->set_home_agents(before, engine_.config().home_agents);
+  return os::Ok{};
+}
+
 void GatewayDaemon::shutdown(core::Time now) {
   drops_.flush(engine_.counters().drops, now, log_);
 }

@@ -38,6 +38,8 @@ class GatewayDaemon {
   void on_timer(core::Time now);
   // The kernel fast path mirrors the engine's active states from now on (null: none).
   void use_fast_path(std::unique_ptr<os::GatewayFastPath> fast, FastPathStatus status);
+  // A reload's settings (reload.h): the engine's reloadable parts, the fast path's home agents.
+  os::OsStatus reconfigure(const GatewaySettings& next);
   // The daemon stops: logs the drops not yet summarised.
   void shutdown(core::Time now);
   core::Deadline next_deadline() const;

@@ -45,7 +45,7 @@ void watch_attachment_sockets(DaemonRuntime& rt, ClientDaemon& daemon) {
 
 }  // namespace
 
-int run_client(const ClientSettings& s) {
+int run_client(const ClientSettings& s, ConfigReload<ClientSettings>& reload) {
   DaemonRuntime rt("client", s.log_level, s.log_target);
   if (auto st = preflight(s, *os::make_privileges()); !st) return rt.fail(st.error());
   if (auto st = rt.begin(s.user); !st) return rt.fail(st.error());
@@ -74,7 +74,13 @@ int run_client(const ClientSettings& s) {
   daemon.use_fast_path(std::move(*fast), fast_status);
   rt.set_deadline_source([&] { return daemon.next_deadline(); });
   watch_attachment_sockets(rt, daemon);
-  if (auto st = rt.serve_control(s.control, [&] { return daemon.status(os::mono_now()).dump(); });
+  ClientSettings running = s;
+  if (auto st = rt.serve_control(s.control,
+                                 [&] {
+                                   auto j = daemon.status(os::mono_now());
+                                   j["config"] = config_json(reload);
+                                   return j.dump();
+                                 });
       !st)
     return rt.fail(st.error());
   auto refresh_uplink = [&] {
@@ -95,8 +101,12 @@ int run_client(const ClientSettings& s) {
   // The host may sleep without CLOCK_MONOTONIC noticing (client_timers.h: sleep check).
   daemon.sleep_clock = &os::boot_minus_mono;
   rt.on_timer([&] { daemon.on_timer(os::mono_now()); });
+  // SIGHUP: the configuration again, and the IPv4 state at once (after a resume, say).
   auto on_hup = [&] {
-    rt.log().info("SIGHUP: re-reading the IPv4 state");
+    rt.reload(reload, running, [&](const ClientSettings& next) {
+      daemon.reconfigure(next);
+      return os::OsStatus{os::Ok{}};
+    });
     refresh_uplink();
   };
   if (auto st = rt.handle_signals(on_hup, [&] { daemon.on_child_exit(os::mono_now()); }); !st)

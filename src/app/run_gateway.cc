@@ -31,7 +31,7 @@ void warn_if_not_forwarding(const Logger& log) {
 
 }  // namespace
 
-int run_gateway(const GatewaySettings& s) {
+int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload) {
   DaemonRuntime rt("gateway", s.log_level, s.log_target);
   if (auto st = preflight(s, *os::make_privileges()); !st) return rt.fail(st.error());
   if (auto st = rt.begin(s.user); !st) return rt.fail(st.error());
@@ -60,7 +60,13 @@ int run_gateway(const GatewaySettings& s) {
   os::SystemRandom rng;
   GatewayDaemon daemon(s, rng, **tun, std::move(sockets), rt.log(), os::mono_now());
   daemon.use_fast_path(std::move(*fast), fast_status);
-  if (auto st = rt.serve_control(s.control, [&] { return daemon.status(os::mono_now()).dump(); });
+  GatewaySettings running = s;
+  if (auto st = rt.serve_control(s.control,
+                                 [&] {
+                                   auto j = daemon.status(os::mono_now());
+                                   j["config"] = config_json(reload);
+                                   return j.dump();
+                                 });
       !st)
     return rt.fail(st.error());
   rt.set_deadline_source([&] { return daemon.next_deadline(); });
@@ -76,7 +82,11 @@ int run_gateway(const GatewaySettings& s) {
       !st)
     return rt.fail(st.error());
   rt.on_timer([&] { daemon.on_timer(os::mono_now()); });
-  if (auto st = rt.handle_signals(nullptr); !st) return rt.fail(st.error());
+  auto on_hup = [&] {
+    rt.reload(reload, running,
+              [&](const GatewaySettings& next) { return daemon.reconfigure(next); });
+  };
+  if (auto st = rt.handle_signals(on_hup); !st) return rt.fail(st.error());
   // Everything is set up: from here on no capability is needed (least_privilege.h).
   if (auto st = rt.drop_privileges({}, gateway_keeps()); !st) return rt.fail(st.error());
 

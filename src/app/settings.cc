@@ -271,115 +271,133 @@ std::vector<Option<S>> join(std::initializer_list<std::vector<Option<S>>> parts)
   return out;
 }
 
-const OptionTable<GatewaySettings> kGatewayOptions(join<GatewaySettings>(
-    {{
-         endpoints<GatewaySettings>(
-             "listen",
-             "address and UDP port to serve MNs on (repeatable; §2.1: any port, e.g. 4500, 53, "
-             "3544)",
-             [](auto& s) -> auto& { return s.listen; },
-             [](const Endpoint4& e) -> std::string {
-               return e.addr.value >> 28 == 0xe ? "a multicast address cannot be served" : "";
-             }),
-         prefix<GatewaySettings>(
-             "PREFIX", "the MN prefix routed to the gateway (e.g. a ULA /48)",
-             [](auto& s) -> auto& { return s.engine.mn_prefix; }),
-         home_agents(),
-         tun_option<GatewaySettings>(),
-     },
-     mtu_options<GatewaySettings>("an MN's MTU"),
-     {
-         duration<milliseconds, GatewaySettings>(
-             "temp-lifetime-ms", "lifetime of a temporary state in milliseconds (§2.4)", 1, 600000,
-             [](auto& s) -> auto& { return s.engine.states.temp_lifetime; }),
-         duration<seconds, GatewaySettings>(
-             "active-lifetime-s", "idle lifetime of an active state in seconds (§6.1.3)", 1, 86400,
-             [](auto& s) -> auto& { return s.engine.states.active_lifetime; }),
-         number<GatewaySettings>(
-             "rate", "state creations per second per IPv4 address (§6.1.3)", 1, 1000000,
-             [](auto& s) -> auto& { return s.engine.creation_rate.rate_per_s; }),
-         number<GatewaySettings>(
-             "burst", "state creations at once per IPv4 address", 1, 1000000,
-             [](auto& s) -> auto& { return s.engine.creation_rate.burst; }),
-         number<GatewaySettings>(
-             "max-states", "cap on states", 1, 16000000,
-             [](auto& s) -> auto& { return s.engine.states.max_states; }),
-         number<GatewaySettings>(
-             "max-temp-states", "cap on temporary states (at most --max-states)", 1, 16000000,
-             [](auto& s) -> auto& { return s.engine.states.max_temp_states; }),
-         control<GatewaySettings>("gateway"),
-         user<GatewaySettings>("after setup, run as this user with no capability (default: stay "
-                               "root)"),
-         log_level<GatewaySettings>(),
-         log_target<GatewaySettings>(),
-         fast_path<GatewaySettings>(),
-     }}));
+// The options a reload applies (GatewayEngine::reconfigure, ClientEngine::reconfigure, the
+// log level); every other change waits for a restart.
+template <class S>
+std::vector<Option<S>> reloadable(std::vector<Option<S>> options,
+                                  std::initializer_list<std::string_view> names) {
+  for (auto& o : options)
+    if (std::find(names.begin(), names.end(), o.spec.name) != names.end()) o.spec.reloadable = true;
+  return options;
+}
 
-const OptionTable<ClientSettings> kClientOptions(join<ClientSettings>(
-    {{
-         endpoints<ClientSettings>(
-             "gateway", "tunnel gateway (repeatable: tried in order, §2.1)",
-             [](auto& s) -> auto& { return s.engine.gateways; },
-             [](const Endpoint4& g) -> std::string {
-               return g.addr.is_unspecified() || g.addr.value >> 28 == 0xe ||
-                              g.addr.value >> 24 == 127
-                          ? "not a gateway address"
-                          : "";
-             }),
-         prefix<ClientSettings>(
-             "PREFIX/80", "this MN's /80 (see `m6t prefix`, §2.2)",
-             [](auto& s) -> auto& { return s.engine.prefix; }),
-         tun_option<ClientSettings>(),
-     },
-     mtu_options<ClientSettings>("the tunnel MTU"),
-     {
-         duration<seconds, ClientSettings>(
-             "keepalive-s", "keepalive interval in seconds when idle (§2.3)", 1, 86400,
-             [](auto& s) -> auto& { return s.engine.keepalive_interval; }),
-         number<ClientSettings>(
-             "keepalive-misses",
-             "keepalives unanswered in a row before the gateway is taken for lost (§2.7)", 1, 100,
-             [](auto& s) -> auto& { return s.engine.max_unanswered; }),
-         duration<milliseconds, ClientSettings>(
-             "debounce-ms", "an IPv4 change is acted on once stable this many milliseconds (§3)", 0,
-             60000, [](auto& s) -> auto& { return s.engine.debounce; }),
-         duration<seconds, ClientSettings>(
-             "backoff-max-s",
-             "longest wait in seconds between rounds of gateways when none answers", 1, 3600,
-             [](auto& s) -> auto& { return s.engine.backoff_max; }),
-         text<ClientSettings>(
-             "uplink", "IFNAME", "IPv4 interface to use (default: that of the default route)",
-             [](auto& s) -> auto& { return s.uplink; }, ifname_check),
-         number<ClientSettings>(
-             "route-metric", "metric of the IPv6 default route through the tunnel (§2.7)", 1,
-             0xffffffffu, [](auto& s) -> auto& { return s.route_metric; }),
-         flag<ClientSettings>(
-             "no-default-route", "do not install an IPv6 default route", false,
-             [](auto& s) -> auto& { return s.default_route; }),
-         text<ClientSettings>(
-             "hook", "PATH",
-             "program run on every tunnel change, with M6T_STATE, M6T_ADDRESS... in its "
-             "environment",
-             [](auto& s) -> auto& { return s.hook; },
-             [](const std::string& v) -> std::string {
-               // A relative path would depend on the daemon's working directory.
-               return v.empty() || v.front() == '/' ? "" : "give an absolute path";
-             }),
-         duration<seconds, ClientSettings>(
-             "hook-timeout-s", "a hook still running after this many seconds is killed", 1, 3600,
-             [](auto& s) -> auto& { return s.hook_timeout; }),
-         text<ClientSettings>(
-             "claims-dir", "DIR",
-             "lock files keeping clients that share a /80 on different values (§2.5)",
-             [](auto& s) -> auto& { return s.claims_dir; },
-             [](const std::string& v) -> std::string { return v.empty() ? "empty path" : ""; }),
-         control<ClientSettings>("client"),
-         user<ClientSettings>(
-             "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"),
-         log_level<ClientSettings>(),
-         log_target<ClientSettings>(),
-         fast_path<ClientSettings>(),
-     }}));
+const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
+    join<GatewaySettings>(
+        {{
+             endpoints<GatewaySettings>(
+                 "listen",
+                 "address and UDP port to serve MNs on (repeatable; §2.1: any port, e.g. 4500, 53, "
+                 "3544)",
+                 [](auto& s) -> auto& { return s.listen; },
+                 [](const Endpoint4& e) -> std::string {
+                   return e.addr.value >> 28 == 0xe ? "a multicast address cannot be served" : "";
+                 }),
+             prefix<GatewaySettings>(
+                 "PREFIX", "the MN prefix routed to the gateway (e.g. a ULA /48)",
+                 [](auto& s) -> auto& { return s.engine.mn_prefix; }),
+             home_agents(),
+             tun_option<GatewaySettings>(),
+         },
+         mtu_options<GatewaySettings>("an MN's MTU"),
+         {
+             duration<milliseconds, GatewaySettings>(
+                 "temp-lifetime-ms", "lifetime of a temporary state in milliseconds (§2.4)", 1,
+                 600000, [](auto& s) -> auto& { return s.engine.states.temp_lifetime; }),
+             duration<seconds, GatewaySettings>(
+                 "active-lifetime-s", "idle lifetime of an active state in seconds (§6.1.3)", 1,
+                 86400, [](auto& s) -> auto& { return s.engine.states.active_lifetime; }),
+             number<GatewaySettings>(
+                 "rate", "state creations per second per IPv4 address (§6.1.3)", 1, 1000000,
+                 [](auto& s) -> auto& { return s.engine.creation_rate.rate_per_s; }),
+             number<GatewaySettings>(
+                 "burst", "state creations at once per IPv4 address", 1, 1000000,
+                 [](auto& s) -> auto& { return s.engine.creation_rate.burst; }),
+             number<GatewaySettings>(
+                 "max-states", "cap on states", 1, 16000000,
+                 [](auto& s) -> auto& { return s.engine.states.max_states; }),
+             number<GatewaySettings>(
+                 "max-temp-states", "cap on temporary states (at most --max-states)", 1, 16000000,
+                 [](auto& s) -> auto& { return s.engine.states.max_temp_states; }),
+             control<GatewaySettings>("gateway"),
+             user<GatewaySettings>(
+                 "after setup, run as this user with no capability (default: stay "
+                 "root)"),
+             log_level<GatewaySettings>(),
+             log_target<GatewaySettings>(),
+             fast_path<GatewaySettings>(),
+         }}),
+    {"home-agent", "temp-lifetime-ms", "active-lifetime-s", "rate", "burst", "max-temp-states",
+     "pmtu-age-s", "log-level"}));
+
+const OptionTable<ClientSettings> kClientOptions(reloadable(
+    join<ClientSettings>(
+        {{
+             endpoints<ClientSettings>(
+                 "gateway", "tunnel gateway (repeatable: tried in order, §2.1)",
+                 [](auto& s) -> auto& { return s.engine.gateways; },
+                 [](const Endpoint4& g) -> std::string {
+                   return g.addr.is_unspecified() || g.addr.value >> 28 == 0xe ||
+                                  g.addr.value >> 24 == 127
+                              ? "not a gateway address"
+                              : "";
+                 }),
+             prefix<ClientSettings>(
+                 "PREFIX/80", "this MN's /80 (see `m6t prefix`, §2.2)",
+                 [](auto& s) -> auto& { return s.engine.prefix; }),
+             tun_option<ClientSettings>(),
+         },
+         mtu_options<ClientSettings>("the tunnel MTU"),
+         {
+             duration<seconds, ClientSettings>(
+                 "keepalive-s", "keepalive interval in seconds when idle (§2.3)", 1, 86400,
+                 [](auto& s) -> auto& { return s.engine.keepalive_interval; }),
+             number<ClientSettings>(
+                 "keepalive-misses",
+                 "keepalives unanswered in a row before the gateway is taken for lost (§2.7)", 1,
+                 100, [](auto& s) -> auto& { return s.engine.max_unanswered; }),
+             duration<milliseconds, ClientSettings>(
+                 "debounce-ms",
+                 "an IPv4 change is acted on once stable this many milliseconds (§3)", 0, 60000,
+                 [](auto& s) -> auto& { return s.engine.debounce; }),
+             duration<seconds, ClientSettings>(
+                 "backoff-max-s",
+                 "longest wait in seconds between rounds of gateways when none answers", 1, 3600,
+                 [](auto& s) -> auto& { return s.engine.backoff_max; }),
+             text<ClientSettings>(
+                 "uplink", "IFNAME", "IPv4 interface to use (default: that of the default route)",
+                 [](auto& s) -> auto& { return s.uplink; }, ifname_check),
+             number<ClientSettings>(
+                 "route-metric", "metric of the IPv6 default route through the tunnel (§2.7)", 1,
+                 0xffffffffu, [](auto& s) -> auto& { return s.route_metric; }),
+             flag<ClientSettings>(
+                 "no-default-route", "do not install an IPv6 default route", false,
+                 [](auto& s) -> auto& { return s.default_route; }),
+             text<ClientSettings>(
+                 "hook", "PATH",
+                 "program run on every tunnel change, with M6T_STATE, M6T_ADDRESS... in its "
+                 "environment",
+                 [](auto& s) -> auto& { return s.hook; },
+                 [](const std::string& v) -> std::string {
+                   // A relative path would depend on the daemon's working directory.
+                   return v.empty() || v.front() == '/' ? "" : "give an absolute path";
+                 }),
+             duration<seconds, ClientSettings>(
+                 "hook-timeout-s", "a hook still running after this many seconds is killed", 1,
+                 3600, [](auto& s) -> auto& { return s.hook_timeout; }),
+             text<ClientSettings>(
+                 "claims-dir", "DIR",
+                 "lock files keeping clients that share a /80 on different values (§2.5)",
+                 [](auto& s) -> auto& { return s.claims_dir; },
+                 [](const std::string& v) -> std::string { return v.empty() ? "empty path" : ""; }),
+             control<ClientSettings>("client"),
+             user<ClientSettings>(
+                 "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"),
+             log_level<ClientSettings>(),
+             log_target<ClientSettings>(),
+             fast_path<ClientSettings>(),
+         }}),
+    {"pmtu-age-s", "keepalive-s", "keepalive-misses", "debounce-ms", "backoff-max-s",
+     "log-level"}));
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);

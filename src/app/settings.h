@@ -31,6 +31,9 @@ struct OptionSpec {
   std::string help;     // what it does
   bool required = false;
   std::string range;  // accepted values, e.g. "1280 to 65507"; empty when not a number
+  // A reload (SIGHUP) applies a new value without a restart (states survive); the others
+  // are named in the log as needing one.
+  bool reloadable = false;
 };
 
 // Values as given, before validation, with where each came from ("--listen" or "f.toml:3").

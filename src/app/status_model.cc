@@ -1,6 +1,7 @@
 #include "app/status_model.h"
 
 #include <cstdio>
+#include <ctime>
 #include <sstream>
 
 #include "app/version.h"
@@ -214,6 +215,19 @@ std::string client_status_line(const core::ClientEngine& engine) {
   if (auto a = engine.address()) s += ": " + a->to_string();
   if (auto g = engine.gateway(); g && engine.address()) s += " via " + g->to_string();
   return s;
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
+}
+
+std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace m6t::app

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/reload.h"
 #include "app/settings.h"
 #include "core/client_engine.h"
 #include "core/gateway_engine.h"
@@ -25,6 +26,18 @@ nlohmann::json gateway_status(const core::GatewayEngine& engine, const GatewaySe
 nlohmann::json client_status(const core::ClientEngine& engine, const ClientSettings& settings,
                              core::Time started, core::Time now);
 
+// Absolute times beside the relative ones: "2026-12-02T01:00:00Z" and seconds since 1970.
+std::string iso8601(std::chrono::system_clock::time_point t);
+std::int64_t unix_seconds(std::chrono::system_clock::time_point t);
+
+// Where the running configuration came from and when it was loaded (at start or by the last
+// reload that applied): {"source": "/etc/m6t/gateway.toml", "loaded": "2026-12-02T01:00:00Z",
+// "loaded_unix": 1796173200}.
+template <class S>
+nlohmann::json config_json(const ConfigReload<S>& r) {
+  const auto t = r.loaded_at();
+  return {{"source", r.source()}, {"loaded", iso8601(t)}, {"loaded_unix", unix_seconds(t)}};
+}
 // One line for the service manager's STATUS= (`systemctl status`): "12 active, 3 temporary
 // states"; "up: fd00:..:1 via 203.0.113.2:4500" or "waiting for IPv4".
 std::string gateway_status_line(const core::GatewayEngine& engine);

@@ -349,4 +349,11 @@ Verdict ClientEngine::on_udp(const Endpoint4& from, std::span<const std::uint8_t
   return {Action::kToTun, Drop::kCount, {}, datagram};
 }
 
+void ClientEngine::reconfigure(const ClientConfig& next) {
+  static_cast<ClientTimerConfig&>(config_) = static_cast<const ClientTimerConfig&>(next);
+  config_.pmtu_age = next.pmtu_age;
+  pmtu_.age = next.pmtu_age;
+  timers_.reconfigure(config_);
+}
+
 }  // namespace m6t::core

@@ -190,6 +190,11 @@ class ClientEngine {
   std::optional<Time> backoff_until() const;
   const std::deque<ClientEvent>& history() const { return history_; }
   const ClientCounters& counters() const { return counters_; }
+  // A reload (SIGHUP): the keepalive and liveness timers (§2.3, §2.7), the debounce (§3),
+  // the back-off and the path-MTU ageing. The prefix, gateways, MTU and path-MTU mode of
+  // `next` are ignored: the daemon names those as needing a restart.
+  void reconfigure(const ClientConfig& next);
+
   const ClientConfig& config() const { return config_; }
   // The tunnel's path MTU: reset to the configured one at every attachment (a new IPv4 network
   // is a new path).

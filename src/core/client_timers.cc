@@ -120,4 +120,9 @@ std::optional<ClientTimer> ClientTimers::due(ClientState state, Time now) const 
   return std::nullopt;
 }
 
+void ClientTimers::reconfigure(const ClientTimerConfig& config) {
+  config_ = config;
+  config_.max_unanswered = std::max<std::uint32_t>(config_.max_unanswered, 1);
+}
+
 }  // namespace m6t::core

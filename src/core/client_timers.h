@@ -77,6 +77,9 @@ std::string_view to_string(ClientTimer t);
 class ClientTimers {
  public:
   explicit ClientTimers(const ClientTimerConfig& config);
+  // A reload: every deadline is computed from the configuration when asked, so the new
+  // intervals apply from now on (a keepalive due sooner is sent at the next timer).
+  void reconfigure(const ClientTimerConfig& config);
 
   // --- events ----------------------------------------------------------------------------
   void uplink_changed(Time now);

@@ -172,4 +172,15 @@ void GatewayEngine::set_mn_mtu(const Ipv6Addr& mn, std::uint32_t mtu) {
   path_changed(*s);
 }
 
+void GatewayEngine::reconfigure(const GatewayConfig& next) {
+  config_.home_agents = next.home_agents;
+  config_.pmtu_age = next.pmtu_age;
+  pmtu_.age = next.pmtu_age;
+  config_.creation_rate.rate_per_s = next.creation_rate.rate_per_s;
+  config_.creation_rate.burst = next.creation_rate.burst;
+  rate_.reconfigure(config_.creation_rate);
+  states_.reconfigure(next.states);
+  config_.states = states_.config();
+}
+
 }  // namespace m6t::core

@@ -102,6 +102,13 @@ class GatewayEngine {
   // Active states are mirrored there from now on (the eBPF fast path; state_table.h).
   void set_mirror(StateMirror* mirror) { states_.set_mirror(mirror); }
 
+  // A reload (SIGHUP): what can change without losing a state: the home agents (§6.1.3),
+  // lifetimes (§2.4, §6.1.3; every state's deadline runs from its own times with the new
+  // values), the temporary cap, the creation rate and burst, the path-MTU ageing. The rest of
+  // `next` (prefix, MTU, path-MTU mode, max_states) is ignored: the daemon names those as
+  // needing a restart.
+  void reconfigure(const GatewayConfig& next);
+
   const GatewayConfig& config() const { return config_; }
   const GatewayCounters& counters() const { return counters_; }
   const StateTable& states() const { return states_; }

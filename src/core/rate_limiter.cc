@@ -61,4 +61,8 @@ std::size_t RateLimiter::memory_bytes() const {
          index_.memory_bytes();
 }
 
+void RateLimiter::reconfigure(const RateLimitConfig& config) {
+  shape_ = BucketShape::of(config.rate_per_s, config.burst);
+}
+
 }  // namespace m6t::core

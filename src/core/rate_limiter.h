@@ -32,6 +32,10 @@ class RateLimiter {
   // Takes one token for `addr` at `now`; false when its bucket is empty.
   bool allow(Ipv4Addr addr, Time now);
 
+  // A reload: the new rate and burst apply to every address from its next packet on (each
+  // bucket keeps its theoretical arrival time). max_addresses stays (sized at start).
+  void reconfigure(const RateLimitConfig& config);
+
   std::size_t size() const { return lru_.size(); }
   std::uint64_t evictions() const { return evictions_; }
   std::size_t memory_bytes() const;

@@ -140,4 +140,11 @@ void StateTable::expire(Time now) {
   }
 }
 
+void StateTable::reconfigure(const StateTableConfig& config) {
+  config_.temp_lifetime = config.temp_lifetime;
+  config_.active_lifetime = config.active_lifetime;
+  config_.max_temp_states =
+      std::clamp<std::uint32_t>(config.max_temp_states, 1, config_.max_states);
+}
+
 }  // namespace m6t::core

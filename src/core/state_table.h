@@ -137,6 +137,10 @@ class StateTable {
   std::size_t active_count() const { return active_.size(); }
   const StateStats& stats() const { return stats_; }
   const StateTableConfig& config() const { return config_; }
+  // A reload: new lifetimes and temporary cap, applied to every state from now on (each kind's
+  // queue stays in order: one lifetime per kind). max_states stays (the index is sized from
+  // it at start).
+  void reconfigure(const StateTableConfig& config);
   static constexpr std::size_t bytes_per_state() {
     return sizeof(State) + 2 * sizeof(std::uint64_t) + sizeof(std::uint32_t);
   }

@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -277,6 +278,26 @@ OsResult<std::unique_ptr<FastPathHooks>> load_gateway(const GatewayFastPath::Con
 }
 
 }  // namespace
+
+OsStatus GatewayFastPath::set_home_agents(const std::vector<core::Ipv6Addr>& before,
+                                          const std::vector<core::Ipv6Addr>& now) {
+  if (now.size() > M6T_FP_MAX_HOME_AGENTS)
+    return OsError{"more home agents than the fast path holds"};
+  const int fd = bpf_map__fd(hooks_->skel()->maps.gw_home_agents);
+  for (const auto& ha : before) {
+    if (std::find(now.begin(), now.end(), ha) != now.end()) continue;
+    m6t_fp_in6 k = in6(ha);
+    if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT)
+      return errno_error("fast path: remove home agent");
+  }
+  const std::uint8_t one = 1;
+  for (const auto& ha : now) {
+    m6t_fp_in6 k = in6(ha);
+    if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0)
+      return errno_error("fast path: home agent");
+  }
+  return Ok{};
+}
 
 OsResult<std::unique_ptr<GatewayFastPath>> GatewayFastPath::open_for_test(const Config& c) {
   auto hooks = load_gateway(c, true);

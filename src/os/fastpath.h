@@ -76,6 +76,10 @@ class GatewayFastPath final : public core::StateMirror {
   // "tcx" or "cls_bpf": how the programs are attached.
   const std::string& attach_mode() const;
   std::size_t mirrored() const { return mirrored_; }
+  // A reload changed the home agents: the programs forward to `now` only (those removed go
+  // first, so that no packet reaches one that is no longer allowed).
+  OsStatus set_home_agents(const std::vector<core::Ipv6Addr>& before,
+                           const std::vector<core::Ipv6Addr>& now);
 
  private:
   GatewayFastPath() = default;

@@ -1,4 +1,5 @@
 #include "app/settings.h"
+#include "app/reload.h"
 
 #include <unistd.h>
 
@@ -137,6 +138,7 @@ max-temp-states = 100
 control = "/tmp/x.sock"
 user = "m6t"
 log-level = "debug"
+log-target = "syslog"
 fast-path = "off"
 )");
   RawOptions raw;
@@ -155,7 +157,88 @@ fast-path = "off"
   EXPECT_EQ(g.engine.states.max_temp_states, 100u);
   EXPECT_EQ(g.user, "m6t");
   EXPECT_EQ(g.log_level, "debug");
+  EXPECT_EQ(g.log_target, "syslog");
   EXPECT_EQ(g.fast_path, FastPathMode::kOff);
+}
+
+// Reload (reload.h): the file read again, what a reload applies applied, the rest named.
+class Reload : public ConfigFile {
+ protected:
+  ConfigReload<GatewaySettings> start(const std::string& text, GatewaySettings& running) {
+    path_ = write(text);
+    auto read = [this](RawOptions& out) {
+      return load_config(path_, "gateway", gateway_options().specs(), out);
+    };
+    RawOptions raw;
+    EXPECT_FALSE(read(raw));
+    EXPECT_FALSE(validate(raw, running));
+    return ConfigReload<GatewaySettings>(gateway_options(), read, raw, path_);
+  }
+  void rewrite(const std::string& text) { std::ofstream(path_, std::ios::trunc) << text; }
+  std::string path_;
+};
+
+constexpr const char* kBase = R"([gateway]
+listen = ["203.0.113.2:4500"]
+prefix = "fd00:db8:1::/48"
+home-agent = ["2001:db8:1::2"]
+rate = 10
+)";
+
+TEST_F(Reload, AppliesWhatCanChangeAndNamesWhatWaitsForARestart) {
+  GatewaySettings running;
+  auto reload = start(kBase, running);
+  rewrite(R"([gateway]
+listen = ["203.0.113.2:4500"]
+prefix = "fd00:db8:2::/48"
+home-agent = ["2001:db8:1::2", "2001:db8:1::3"]
+rate = 50
+mtu = 1400
+)");
+  auto r = reload.reload(running);
+  ASSERT_FALSE(r.error);
+  EXPECT_EQ(r.applied, (std::vector<std::string>{"home-agent", "rate"}));
+  EXPECT_EQ(r.needs_restart, (std::vector<std::string>{"mtu", "prefix"}));
+  EXPECT_EQ(r.settings.engine.home_agents.size(), 2u);
+  EXPECT_EQ(r.settings.engine.creation_rate.rate_per_s, 50);
+  // What waits for a restart keeps its running value, and is named again next time.
+  EXPECT_EQ(r.settings.engine.mtu, running.engine.mtu);
+  EXPECT_EQ(r.settings.engine.mn_prefix.to_string(), "fd00:db8:1::/48");
+  auto again = reload.reload(r.settings);
+  ASSERT_FALSE(again.error);
+  EXPECT_TRUE(again.applied.empty());
+  EXPECT_EQ(again.needs_restart, (std::vector<std::string>{"mtu", "prefix"}));
+}
+
+TEST_F(Reload, ABadFileChangesNothing) {
+  GatewaySettings running;
+  auto reload = start(kBase, running);
+  const auto loaded = reload.loaded_at();
+  rewrite(std::string(kBase) + "rate = 0\n");  // a duplicate key: a TOML error
+  auto r = reload.reload(running);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->message.find('\n'), std::string::npos);
+  rewrite(R"([gateway]
+listen = ["203.0.113.2:4500"]
+prefix = "fd00:db8:1::/48"
+home-agent = ["2001:db8:1::2"]
+rate = 0
+)");
+  r = reload.reload(running);
+  ASSERT_TRUE(r.error);
+  EXPECT_NE(r.error->message.find("rate"), std::string::npos) << r.error->message;
+  EXPECT_EQ(r.settings.engine.creation_rate.rate_per_s, 10);
+  EXPECT_EQ(reload.loaded_at(), loaded);
+}
+
+TEST_F(Reload, AValueSpelledOutAsItsDefaultIsNoChange) {
+  GatewaySettings running;
+  auto reload = start(kBase, running);
+  rewrite(std::string(kBase) + "mtu = 1472\nburst = 20\n");
+  auto r = reload.reload(running);
+  ASSERT_FALSE(r.error);
+  EXPECT_TRUE(r.applied.empty());
+  EXPECT_TRUE(r.needs_restart.empty());
 }
 
 TEST_F(ConfigFile, ClientFlagsAndListsToo) {

@@ -590,5 +590,38 @@ TEST_F(CreationBudgetTest, WithoutTurnsThereIsNoBudget) {
   }
 }
 
+// A reload (SIGHUP): states survive, the new home agents and lifetimes apply to them.
+TEST_F(GatewayEngineTest, ReconfigureKeepsStatesAndAppliesHomeAgentsAndLifetimes) {
+  establish();
+  GatewayConfig next = config();
+  const Ipv6Addr new_ha = v6("2001:db8:1::9");
+  next.home_agents = {kHa, new_ha};
+  next.states.active_lifetime = 5s;
+  next.mtu = 1280;  // not a reload's to change: ignored
+  engine_->reconfigure(next);
+  EXPECT_EQ(engine_->states().active_count(), 1u);
+  EXPECT_EQ(engine_->config().mtu, 1472u);
+  auto to_new = ipv6_packet(kMn, new_ha);
+  EXPECT_EQ(from_mn(to_new, kNat, kLocal, 10).action, Action::kToTun);
+  auto to_removed = ipv6_packet(kMn, v6("2001:db8:1::3"));
+  EXPECT_EQ(from_mn(to_removed, kNat, kLocal, 20).drop, Drop::kDstNotHomeAgent);
+  // The state's idle lifetime is the new one, from its last packet (at 10 ms).
+  engine_->expire(at_ms(10 + 4999));
+  EXPECT_EQ(engine_->states().active_count(), 1u);
+  engine_->expire(at_ms(10 + 5001));
+  EXPECT_EQ(engine_->states().active_count(), 0u);
+}
+
+TEST_F(GatewayEngineTest, ReconfigureChangesTheCreationRate) {
+  GatewayConfig next = config();
+  next.creation_rate.burst = 1;
+  next.creation_rate.rate_per_s = 1;
+  engine_->reconfigure(next);
+  auto first = ipv6_packet(v6("fd00:db8:1:0:1:1:1:1"), kHa);
+  EXPECT_EQ(from_mn(first).action, Action::kToTun);
+  auto second = ipv6_packet(v6("fd00:db8:1:0:1:1:1:2"), kHa);
+  EXPECT_EQ(from_mn(second).drop, Drop::kRateLimited);
+}
+
 }  // namespace
 }  // namespace m6t::core

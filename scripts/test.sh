@@ -16,6 +16,9 @@ step "checks, unit, scenario and OS tests"
 ctest --test-dir build --output-on-failure -j2 --timeout 300
 step "the Debian package: built, lintian, installed with apt, checked, purged"
 bash tests/package/test_package.sh
+step "the package's units under a real systemd (in namespaces, on an overlay root of its own)"
+M6T_MEASUREMENTS="$root/build/measurements-system.jsonl" \
+  /usr/bin/python3 -m pytest -v -s -p no:cacheprovider tests/system
 step "the same under ASan/UBSan, and the fuzz targets for ${M6T_FUZZ_SECONDS:-10} s each"
 cmake -S . -B build-asan -DM6T_FUZZ_SECONDS="${M6T_FUZZ_SECONDS:-10}" >/dev/null
 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300 -LE check

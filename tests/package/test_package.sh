@@ -11,6 +11,7 @@ if dpkg-query -W -f='${Status}' m6t 2>/dev/null | grep -q "ok installed"; then
   fail "m6t is already installed on this host: not replacing it"
 fi
 [ ! -e /etc/m6t ] || fail "/etc/m6t exists before the installation: not touching it"
+[ ! -e /run/m6t ] || fail "/run/m6t exists before the installation (a daemon running?): not touching it"
 
 bash "$root/scripts/package.sh" >/dev/null
 deb=$(ls "$root"/build/m6t_*.deb | head -1)
@@ -29,7 +30,7 @@ man -w m6t | grep -q '/usr/share/man/man8/m6t.8' || fail "man -w m6t finds no m6
 man -w 5 m6t.toml | grep -q 'man5/m6t.toml.5' || fail "man -w 5 m6t.toml finds no m6t.toml(5)"
 for f in /lib/systemd/system/m6t-gateway.service /lib/systemd/system/m6t-client@.service \
   /usr/share/bash-completion/completions/m6t /usr/share/doc/m6t/examples/gateway.toml \
-  /usr/share/doc/m6t/examples/client.toml /usr/lib/sysusers.d/m6t.conf; do
+  /usr/share/doc/m6t/examples/client.toml /usr/lib/sysusers.d/m6t.conf /usr/lib/tmpfiles.d/m6t.conf; do
   [ -f "$f" ] || fail "$f is not installed"
 done
 conffiles=$(dpkg-query -W -f='${Conffiles}' m6t)
@@ -38,6 +39,7 @@ for f in /etc/m6t/gateway.toml /etc/m6t/client.toml; do
 done
 getent passwd m6t >/dev/null || fail "the m6t account was not created"
 [ "$(getent passwd m6t | cut -d: -f7)" = /usr/sbin/nologin ] || fail "m6t has a login shell"
+[ "$(stat -c %U /run/m6t 2>/dev/null)" = m6t ] || fail "/run/m6t was not created for m6t (tmpfiles.d)"
 # The shipped configuration is valid TOML whose required keys are left to the admin.
 out=$(/usr/bin/m6t gateway 2>&1) && fail "an unconfigured gateway started"
 echo "$out" | grep -q "missing --listen" || fail "an unconfigured gateway says '$out', not what is missing"
@@ -54,6 +56,7 @@ while IFS= read -r f; do
 done <<<"$files"
 [ -z "$left" ] || fail "left after purge:$left"
 [ ! -e /etc/m6t ] || fail "/etc/m6t left after purge"
+[ ! -e /run/m6t ] || fail "/run/m6t left after purge"
 [ ! -e /usr/share/doc/m6t ] || fail "/usr/share/doc/m6t left after purge"
 ! getent passwd m6t >/dev/null || fail "the m6t account is left after purge"
 ! getent group m6t >/dev/null || fail "the m6t group is left after purge"

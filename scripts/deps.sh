@@ -8,7 +8,7 @@ packages=(
   # man pages; the Debian package (scripts/package.sh) and its check
   scdoc debhelper lintian fakeroot dpkg-dev man-db
   # libraries (see README: what each is for)
-  libsystemd-dev libmnl-dev libcap-ng-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libbpf-dev bpftool
+  libsystemd-dev libcivetweb-dev libmnl-dev libcap-ng-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libbpf-dev bpftool
   linux-libc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # demo and integration tests: namespaces, NAT, traffic
@@ -26,4 +26,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# promtool (tests/integration/test_show.py checks the metrics with it) comes with Debian's
+# prometheus package, whose server the tests never run: only the binary is taken from it.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -x "$root/build/tools/promtool" ] && ! command -v promtool >/dev/null; then
+  echo "== extracting promtool from Debian's prometheus package"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && apt-get download -q prometheus; })
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  mkdir -p "$root/build/tools"
+  cp "$tmp/x/usr/bin/promtool" "$root/build/tools/promtool"
+  rm -rf "$tmp"
 fi

@@ -173,9 +173,27 @@ std::vector<OptionSpec> subcommand_specs(const std::vector<Subcommand>& table) {
 // What the non-daemon subcommands were given.
 struct OtherArgs {
   ShowOptions show;
+  std::vector<std::string> show_args;
   std::string ula, subnet, mn_id;
   std::string check_path;
 };
+
+// m6t show [IFACE|all] [dump], as `wg show`.
+int show_command(OtherArgs& a) {
+  for (const auto& arg : a.show_args) {
+    if (arg == "dump") {
+      a.show.dump = true;
+    } else if (a.show.iface.empty() && !a.show.dump) {
+      a.show.iface = arg;
+    } else {
+      return usage_error("m6t show",
+                         "unexpected argument '" + arg + "'; usage: m6t show [IFACE|all] [dump]");
+    }
+  }
+  if (a.show.json + a.show.metrics + a.show.dump > 1)
+    return usage_error("m6t show", "--json, --metrics and dump exclude each other");
+  return run_show(a.show);
+}
 
 int prefix_command(const OtherArgs& a) {
   PrefixOptions p{a.ula, -1, -1};
@@ -195,14 +213,21 @@ std::vector<Subcommand> subcommand_table(DaemonArgs& gateway, DaemonArgs& client
                         gateway_options(), gateway, &run_gateway),
       daemon_subcommand("client", "run the tunnel client on the mobile node", client_options(),
                         client, &run_client),
-      {"show", "show the state of running daemons",
+      {"show", "show the state of running daemons: m6t show [IFACE|all] [dump]",
        [&a](CLI::App* c) {
-         c->add_flag("--json", a.show.json, "machine-readable output (stable names)");
+         c->add_option("ARGS", a.show_args,
+                       "a daemon's TUN device (or all), then dump for tab-separated lines")
+             ->type_name("[IFACE|all] [dump]");
+         c->add_flag("--json", a.show.json,
+                     "machine-readable output: a list of daemons (docs/show.md)");
+         c->add_flag("--metrics", a.show.metrics, "Prometheus text format");
+         c->add_option("--state", a.show.state, "one MN's state, by its tunnel address")
+             ->type_name("ADDR");
          c->add_option("--control", a.show.control,
                        "one daemon's control socket [default: every daemon in /run/m6t]")
              ->type_name("PATH");
        },
-       [&a] { return run_show(a.show); }},
+       [&a] { return show_command(a); }},
       {"prefix", "print a fresh RFC 4193 ULA /48, or the /80 of one MN (§2.2)",
        [&a](CLI::App* c) {
          c->add_option("--ula", a.ula, "the /48 to use [default: a fresh one]")

@@ -3,11 +3,14 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "app/metrics.h"
 #include "app/preflight.h"
 #include "app/status_text.h"
 #include "core/address.h"
@@ -35,6 +38,92 @@ std::vector<std::string> control_sockets() {
 
 }  // namespace
 
+namespace {
+
+using nlohmann::json;
+
+constexpr auto kControlTimeout = std::chrono::milliseconds(3000);
+
+std::optional<json> ask(const std::string& path, const std::string& request) {
+  auto answer = os::control_request(path, request, kControlTimeout);
+  if (!answer) {
+    std::fprintf(stderr, "m6t show: %s\n", answer.error().c_str());
+    return std::nullopt;
+  }
+  auto doc = json::parse(*answer, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    std::fprintf(stderr, "m6t show: %s: answer is not a JSON object\n", path.c_str());
+    return std::nullopt;
+  }
+  return doc;
+}
+
+// The states of a gateway's document, every page of them (status_model.h: kStatesPerPage),
+// or the one MN's asked for.
+bool fill_states(const std::string& path, json& doc, const ShowOptions& o) {
+  if (doc.value("role", "") != "gateway") return true;
+  if (!o.state.empty()) {
+    auto one = ask(path, "state " + o.state);
+    if (!one) return false;
+    if (one->contains("error")) {
+      std::fprintf(stderr, "m6t show: --state %s: %s\n", o.state.c_str(),
+                   (*one)["error"].get<std::string>().c_str());
+      return false;
+    }
+    doc["states"] = json::array();
+    if (!(*one)["state"].is_null()) doc["states"].push_back((*one)["state"]);
+    doc["states_next"] = nullptr;
+    return true;
+  }
+  while (doc.contains("states_next") && doc["states_next"].is_number_unsigned()) {
+    auto page = ask(path, "states " + std::to_string(doc["states_next"].get<std::uint32_t>()));
+    if (!page) return false;
+    for (auto& s : (*page)["states"])
+      doc["states"].push_back(std::move(s));
+    doc["states_next"] = (*page)["states_next"];
+  }
+  return true;
+}
+
+std::string field(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "-";
+  if (j[key].is_string()) return j[key].get<std::string>();
+  return j[key].dump();
+}
+
+std::string joined(const json& list) {
+  std::string s;
+  for (const auto& v : list)
+    s += (s.empty() ? "" : ",") + v.get<std::string>();
+  return s.empty() ? "-" : s;
+}
+
+// `m6t show dump` (m6t(8) gives the columns): a line per daemon, then a line per state.
+void print_dump(const json& all) {
+  for (const auto& d : all) {
+    const std::string tun = field(d, "tun");
+    if (d.value("role", "") == "gateway") {
+      std::cout << tun << "\tgateway\t" << joined(d.value("listen", json::array())) << "\t"
+                << field(d, "prefix") << "\t" << field(d, "states_active") << "\t"
+                << field(d, "states_temporary") << "\t" << field(d, "started_unix") << "\n";
+      for (const auto& s : d.value("states", json::array()))
+        std::cout << tun << "\t" << field(s, "mn") << "\t" << field(s, "nat") << "\t"
+                  << field(s, "local") << "\t" << field(s, "kind") << "\t"
+                  << field(s, "created_unix") << "\t" << field(s, "last_packet_unix") << "\t"
+                  << field(s, "expires_unix") << "\t" << s["from_mn"].value("packets", 0) << "\t"
+                  << s["from_mn"].value("bytes", 0) << "\t" << s["to_mn"].value("packets", 0)
+                  << "\t" << s["to_mn"].value("bytes", 0) << "\t" << field(s, "mtu") << "\n";
+    } else {
+      const json up = d.value("uplink", json::object());
+      std::cout << tun << "\tclient\t" << field(d, "state") << "\t" << field(d, "address") << "\t"
+                << field(d, "gateway") << "\t" << field(up, "address") << "\t" << field(d, "mtu")
+                << "\t" << field(d, "started_unix") << "\n";
+    }
+  }
+}
+
+}  // namespace
+
 int run_show(const ShowOptions& options) {
   std::vector<std::string> paths;
   if (!options.control.empty())
@@ -46,32 +135,36 @@ int run_show(const ShowOptions& options) {
                  kControlDir);
     return kExitFailure;
   }
-  nlohmann::json all = nlohmann::json::array();
+  json all = json::array();
   int status = kExitOk;
   for (const auto& path : paths) {
-    auto answer = os::control_request(path, "show", std::chrono::milliseconds(3000));
-    if (!answer) {
-      std::fprintf(stderr, "m6t show: %s\n", answer.error().c_str());
+    auto doc = ask(path, options.metrics ? "summary" : "show");
+    if (!doc) {
       status = kExitFailure;
       continue;
     }
-    auto doc = nlohmann::json::parse(*answer, nullptr, false);
-    if (doc.is_discarded()) {
-      std::fprintf(stderr, "m6t show: %s: answer is not JSON\n", path.c_str());
+    if (!options.iface.empty() && options.iface != "all" && doc->value("tun", "") != options.iface)
+      continue;
+    (*doc)["control"] = path;
+    if (!options.metrics && !fill_states(path, *doc, options)) {
       status = kExitFailure;
       continue;
     }
-    doc["control"] = path;
-    all.push_back(std::move(doc));
+    all.push_back(std::move(*doc));
   }
-  if (options.json) {
-    // One daemon asked by name: its object. Several found: an array of them.
-    std::cout << (options.control.empty() ? all.dump(2) : (all.empty() ? "null" : all[0].dump(2)))
-              << "\n";
-  } else {
+  if (!options.iface.empty() && options.iface != "all" && all.empty() && status == kExitOk) {
+    std::fprintf(stderr, "m6t show: no daemon with TUN device %s\n", options.iface.c_str());
+    return kExitFailure;
+  }
+  if (options.metrics)
+    std::cout << prometheus_text(all);
+  else if (options.json)
+    std::cout << all.dump(2) << "\n";  // always a list of daemons (docs/show.md)
+  else if (options.dump)
+    print_dump(all);
+  else
     for (std::size_t i = 0; i < all.size(); ++i)
       std::cout << (i ? "\n" : "") << format_status(all[i]);
-  }
   return status;
 }
 

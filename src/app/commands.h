@@ -20,7 +20,11 @@ int run_client(const ClientSettings& settings, ConfigReload<ClientSettings>& rel
 
 struct ShowOptions {
   bool json = false;
-  std::string control;  // empty: every socket in /run/m6t
+  bool metrics = false;  // Prometheus text (metrics.h)
+  bool dump = false;     // tab-separated, one line per daemon and per state (as `wg show dump`)
+  std::string iface;     // one daemon, by its TUN device; empty or "all": every one
+  std::string state;     // one MN's state (its tunnel address)
+  std::string control;   // empty: every socket in /run/m6t
 };
 int run_show(const ShowOptions& options);
 

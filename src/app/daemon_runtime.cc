@@ -1,5 +1,9 @@
 #include "app/daemon_runtime.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -54,18 +58,26 @@ os::OsResult<std::unique_ptr<os::TunDevice>> DaemonRuntime::open_tun(const std::
   return std::move(*tun);
 }
 
-os::OsStatus DaemonRuntime::serve_control(const std::string& path,
-                                          std::function<std::string()> show) {
+os::OsStatus DaemonRuntime::serve_control(const std::string& path, const std::string& group,
+                                          std::function<std::string(const std::string&)> answer) {
   const std::string dir = parent_dir(path);
   const bool existed = dir_exists(dir);
   if (auto st = control_dir_ready(path, true); !st) return st;
   control_dir_ = OwnedDir{dir, existed};
-  auto control = os::ControlServer::open(path, *loop_, [show](const std::string& req) {
-    if (req != "show") return std::string(R"({"error":"unknown request"})");
-    return show();
+  auto control = os::ControlServer::open(path, *loop_, [answer](const std::string& req) {
+    std::string a = answer(req);
+    return a.empty() ? std::string(R"({"error":"unknown request"})") : a;
   });
   if (!control) return os::OsError{"--control " + path + ": " + control.error()};
   control_ = std::move(*control);
+  control_path_ = path;
+  if (!group.empty()) {
+    auto gid = os::lookup_group(group);
+    if (!gid) return os::OsError{"--control-group " + group + ": " + gid.error()};
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0 ||
+        ::chmod(path.c_str(), 0660) != 0)
+      return os::OsError{"--control-group " + group + ": " + path + ": " + std::strerror(errno)};
+  }
   return os::Ok{};
 }
 
@@ -169,6 +181,11 @@ os::OsStatus DaemonRuntime::drop_privileges(std::vector<OwnedDir> dirs,
                                             const std::vector<os::Capability>& keep) {
   if (!user_) return os::Ok{};
   if (control_dir_) dirs.push_back(*control_dir_);
+  // The daemon's own socket becomes the user's (its group stays: --control-group).
+  if (!control_path_.empty() &&
+      ::chown(control_path_.c_str(), user_->uid, static_cast<gid_t>(-1)) != 0)
+    return os::OsError{"--user " + user_->name + ": " + control_path_ + ": " +
+                       std::strerror(errno)};
   return become_user(*privileges_, *user_, dirs, keep, log_);
 }
 

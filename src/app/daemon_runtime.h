@@ -47,8 +47,11 @@ class DaemonRuntime {
   // away with the returned object, and the routes through it with it.
   os::OsResult<std::unique_ptr<os::TunDevice>> open_tun(const std::string& name, std::uint32_t mtu);
   // The control socket (its directory created only when it is the default /run/m6t),
-  // answering "show" with `show()`.
-  os::OsStatus serve_control(const std::string& path, std::function<std::string()> show);
+  // answering each request with `answer(request)`; an empty answer is an unknown request.
+  // With `group` (--control-group) members of that group may read it too (mode 0660); the
+  // socket is given to --user at the privilege drop.
+  os::OsStatus serve_control(const std::string& path, const std::string& group,
+                             std::function<std::string(const std::string&)> answer);
   // After every handler below, the loop's timer is re-armed from `next_deadline`.
   void set_deadline_source(std::function<core::Deadline()> next_deadline);
   os::OsStatus watch(int fd, std::function<void(std::uint32_t events)> handler);
@@ -112,6 +115,7 @@ class DaemonRuntime {
   std::unique_ptr<os::NetConfig> net_;
   std::unique_ptr<os::ControlServer> control_;
   std::optional<OwnedDir> control_dir_;
+  std::string control_path_;
   std::function<core::Deadline()> next_deadline_;
   std::function<void()> timer_handler_;
   std::function<std::string()> status_;

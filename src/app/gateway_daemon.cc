@@ -1,5 +1,8 @@
 #include "app/gateway_daemon.h"
 
+#include <charconv>
+#include <chrono>
+
 #include "app/status_model.h"
 
 namespace m6t::app {
@@ -51,8 +54,9 @@ void add_flow(nlohmann::json& f, const core::Flow& more) {
 }
 }  // namespace
 
-nlohmann::json GatewayDaemon::status(core::Time now) const {
-  nlohmann::json j = gateway_status(engine_, settings_, started_, now, fast_.get());
+nlohmann::json GatewayDaemon::status(core::Time now, bool with_states) const {
+  nlohmann::json j = gateway_status(engine_, settings_, started_, now, fast_.get(),
+                                    std::chrono::system_clock::now(), with_states);
   if (fast_) {
     const os::FastPathCounters c = fast_->counters();
     const os::FastPathCpuCounters t = c.total();
@@ -70,6 +74,25 @@ nlohmann::json GatewayDaemon::status(core::Time now) const {
     j["listen"][i] = sockets_[i]->local_endpoint().to_string();
   j["io"] = io_json(datapath_.counters());
   return j;
+}
+
+std::string GatewayDaemon::answer(const std::string& request, core::Time now) const {
+  const auto wall = std::chrono::system_clock::now();
+  if (request == "show") return status(now).dump();
+  if (request.rfind("states ", 0) == 0) {
+    std::uint32_t from = 0;
+    const char* p = request.c_str() + 7;
+    auto [end, ec] = std::from_chars(p, request.c_str() + request.size(), from);
+    if (ec != std::errc{} || *end) return {};
+    return gateway_states_page(engine_, settings_, now, wall, fast_.get(), from).dump();
+  }
+  if (request.rfind("state ", 0) == 0) {
+    auto mn = core::Ipv6Addr::parse(request.substr(6));
+    if (!mn) return R"({"error":"not an IPv6 address"})";
+    return nlohmann::json{{"state", gateway_state(engine_, settings_, now, wall, fast_.get(), *mn)}}
+        .dump();
+  }
+  return {};
 }
 
 }  // namespace m6t::app

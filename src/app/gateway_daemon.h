@@ -44,7 +44,11 @@ class GatewayDaemon {
   void shutdown(core::Time now);
   core::Deadline next_deadline() const;
 
-  nlohmann::json status(core::Time now) const;
+  nlohmann::json status(core::Time now, bool with_states = true) const;
+  // The control socket's requests: "show", "summary" (no state listed), "states SLOT" (the
+  // next page), "state ADDR";
+  // empty for anything else.
+  std::string answer(const std::string& request, core::Time now) const;
   const core::GatewayEngine& engine() const { return engine_; }
   const std::vector<std::unique_ptr<os::UdpSocket>>& sockets() const { return sockets_; }
   const IoCounters& io_counters() const { return datapath_.counters(); }

@@ -75,8 +75,10 @@ int run_client(const ClientSettings& s, ConfigReload<ClientSettings>& reload) {
   rt.set_deadline_source([&] { return daemon.next_deadline(); });
   watch_attachment_sockets(rt, daemon);
   ClientSettings running = s;
-  if (auto st = rt.serve_control(s.control,
-                                 [&] {
+  if (auto st = rt.serve_control(s.control, s.control_group,
+                                 [&](const std::string& request) {
+                                   if (request != "show" && request != "summary")
+                                     return std::string();
                                    auto j = daemon.status(os::mono_now());
                                    j["config"] = config_json(reload);
                                    return j.dump();

@@ -61,9 +61,11 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
   GatewayDaemon daemon(s, rng, **tun, std::move(sockets), rt.log(), os::mono_now());
   daemon.use_fast_path(std::move(*fast), fast_status);
   GatewaySettings running = s;
-  if (auto st = rt.serve_control(s.control,
-                                 [&] {
-                                   auto j = daemon.status(os::mono_now());
+  if (auto st = rt.serve_control(s.control, s.control_group,
+                                 [&](const std::string& request) {
+                                   if (request != "show" && request != "summary")
+                                     return daemon.answer(request, os::mono_now());
+                                   auto j = daemon.status(os::mono_now(), request == "show");
                                    j["config"] = config_json(reload);
                                    return j.dump();
                                  });

@@ -197,6 +197,15 @@ Option<S> tun_option() {
 }
 
 template <class S>
+Option<S> control_group() {
+  return text<S>(
+      "control-group", "GROUP",
+      "members of this group may read the control socket too (m6t show, metrics); default: "
+      "root and --user only",
+      [](auto& s) -> auto& { return s.control_group; }, any_text);
+}
+
+template <class S>
 Option<S> user(const char* help) {
   return text<S>(
       "user", "NAME", help, [](auto& s) -> auto& { return s.user; }, any_text);
@@ -319,6 +328,7 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
                  "max-temp-states", "cap on temporary states (at most --max-states)", 1, 16000000,
                  [](auto& s) -> auto& { return s.engine.states.max_temp_states; }),
              control<GatewaySettings>("gateway"),
+             control_group<GatewaySettings>(),
              user<GatewaySettings>(
                  "after setup, run as this user with no capability (default: stay "
                  "root)"),
@@ -390,6 +400,7 @@ const OptionTable<ClientSettings> kClientOptions(reloadable(
                  [](auto& s) -> auto& { return s.claims_dir; },
                  [](const std::string& v) -> std::string { return v.empty() ? "empty path" : ""; }),
              control<ClientSettings>("client"),
+             control_group<ClientSettings>(),
              user<ClientSettings>(
                  "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"),
              log_level<ClientSettings>(),

@@ -1,5 +1,6 @@
 #include "app/status_model.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -24,13 +25,10 @@ std::int64_t millis(core::Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-// What both daemons' documents start with.
-json header(const char* role, const std::string& tun, core::Time started, core::Time now) {
-  return {{"role", role},
-          {"version", kVersion},
-          {"uptime_s", core::ms_between(started, now) / 1000},
-          {"tun", tun}};
-}
+// What both daemons' documents start with: the schema's version (docs/show.md; a change that
+// removes or renames a field raises it), the time of the answer and of the start.
+json header(const char* role, const std::string& tun, core::Time started, core::Time now,
+            WallTime wall_now);
 
 json opt_str(const std::optional<core::Ipv6Addr>& a) {
   return a ? json(a->to_string()) : json(nullptr);
@@ -61,6 +59,22 @@ json pmtu_counters_json(const core::PmtuCounters& c) {
 
 }  // namespace
 
+namespace {
+json header(const char* role, const std::string& tun, core::Time started, core::Time now,
+            WallTime wall_now) {
+  const auto start = wall_now - std::chrono::duration_cast<WallTime::duration>(now - started);
+  return {{"schema_version", kShowSchemaVersion},
+          {"role", role},
+          {"version", kVersion},
+          {"tun", tun},
+          {"time", iso8601(wall_now)},
+          {"time_unix", unix_seconds(wall_now)},
+          {"started", iso8601(start)},
+          {"started_unix", unix_seconds(start)},
+          {"uptime_s", core::ms_between(started, now) / 1000}};
+}
+}  // namespace
+
 json flow_json(const core::Flow& f) {
   return {{"packets", f.packets}, {"bytes", f.bytes}};
 }
@@ -74,9 +88,77 @@ json drops_json(const core::DropCounters& d) {
   return j;
 }
 
+namespace {
+
+// One state as `m6t show` lists it, relative times with their absolute ones beside.
+json state_json(const core::GatewayEngine& engine, const core::PathMtuConfig& pmtu,
+                const core::State& s, core::Time now, WallTime wall_now,
+                const core::StateMirror* mirror) {
+  const core::StateTable& table = engine.states();
+  core::State seen = s;  // with what the fast path forwarded for it
+  if (mirror && s.kind == core::StateKind::kActive) {
+    if (auto a = mirror->activity(s)) {
+      seen.from_mn.packets += a->from_mn.packets;
+      seen.from_mn.bytes += a->from_mn.bytes;
+      seen.to_mn.packets += a->to_mn.packets;
+      seen.to_mn.bytes += a->to_mn.bytes;
+      if (a->last_from_mn) seen.last_from_mn = std::max(seen.last_from_mn, *a->last_from_mn);
+      if (a->last_to_mn) seen.last_to_mn = std::max(seen.last_to_mn, *a->last_to_mn);
+    }
+  }
+  const core::Time last = std::max({seen.last_from_mn, seen.last_to_mn, s.created});
+  const core::Time expires = table.deadline_of(seen);
+  json e = {{"mn", s.mn.to_string()},
+            {"nat", s.binding.remote.to_string()},
+            {"local", s.binding.local.to_string()},
+            {"kind", core::to_string(s.kind)},
+            {"age_ms", core::ms_between(s.created, now)},
+            {"idle_ms", core::ms_between(last, now)},
+            {"expires_in_ms", core::ms_between(now, expires)},
+            {"created_unix", unix_seconds(at_wall(s.created, now, wall_now))},
+            {"last_packet_unix", unix_seconds(at_wall(last, now, wall_now))},
+            {"expires_unix", unix_seconds(at_wall(expires, now, wall_now))},
+            {"from_mn", flow_json(seen.from_mn)},
+            {"to_mn", flow_json(seen.to_mn)}};
+  path_mtu_json(e, s.path, pmtu, now);
+  return e;
+}
+
+core::PathMtuConfig pmtu_of(const GatewaySettings& settings) {
+  const core::GatewayConfig& cfg = settings.engine;
+  return {cfg.mtu, cfg.pmtu_discovery, cfg.pmtu_age};
+}
+
+}  // namespace
+
+WallTime at_wall(core::Time t, core::Time now, WallTime wall_now) {
+  return wall_now - std::chrono::duration_cast<WallTime::duration>(now - t);
+}
+
+json gateway_states_page(const core::GatewayEngine& engine, const GatewaySettings& settings,
+                         core::Time now, WallTime wall_now, const core::StateMirror* mirror,
+                         std::uint32_t from) {
+  const core::PathMtuConfig pmtu = pmtu_of(settings);
+  json states = json::array();
+  const std::uint32_t next =
+      engine.states().for_each_from(from, kStatesPerPage, [&](const core::State& s) {
+        states.push_back(state_json(engine, pmtu, s, now, wall_now, mirror));
+      });
+  return {{"states", std::move(states)},
+          {"states_next", next == core::kNoSlot ? json(nullptr) : json(next)}};
+}
+
+json gateway_state(const core::GatewayEngine& engine, const GatewaySettings& settings,
+                   core::Time now, WallTime wall_now, const core::StateMirror* mirror,
+                   const core::Ipv6Addr& mn) {
+  const core::State* s = engine.states().find(mn);
+  return s ? state_json(engine, pmtu_of(settings), *s, now, wall_now, mirror) : json(nullptr);
+}
+
 json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& settings,
-                    core::Time started, core::Time now, const core::StateMirror* mirror) {
-  json j = header("gateway", settings.tun, started, now);
+                    core::Time started, core::Time now, const core::StateMirror* mirror,
+                    WallTime wall_now, bool with_states) {
+  json j = header("gateway", settings.tun, started, now, wall_now);
   const core::GatewayConfig& cfg = settings.engine;
   const core::PathMtuConfig pmtu{cfg.mtu, cfg.pmtu_discovery, cfg.pmtu_age};
   mtu_settings_json(j, "mtu", pmtu);
@@ -94,34 +176,14 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
                  {"max_states", cfg.states.max_states},
                  {"max_temp_states", cfg.states.max_temp_states}};
   const core::StateTable& table = engine.states();
-  json states = json::array();
-  table.for_each([&](const core::State& s) {
-    if (states.size() >= kMaxStatesShown) return;
-    core::State seen = s;  // with what the fast path forwarded for it
-    if (mirror && s.kind == core::StateKind::kActive) {
-      if (auto a = mirror->activity(s)) {
-        seen.from_mn.packets += a->from_mn.packets;
-        seen.from_mn.bytes += a->from_mn.bytes;
-        seen.to_mn.packets += a->to_mn.packets;
-        seen.to_mn.bytes += a->to_mn.bytes;
-        if (a->last_from_mn) seen.last_from_mn = std::max(seen.last_from_mn, *a->last_from_mn);
-        if (a->last_to_mn) seen.last_to_mn = std::max(seen.last_to_mn, *a->last_to_mn);
-      }
-    }
-    core::Time last = std::max(seen.last_from_mn, seen.last_to_mn);
-    json e = {{"mn", s.mn.to_string()},
-              {"nat", s.binding.remote.to_string()},
-              {"local", s.binding.local.to_string()},
-              {"kind", core::to_string(s.kind)},
-              {"age_ms", core::ms_between(s.created, now)},
-              {"idle_ms", core::ms_between(std::max(last, s.created), now)},
-              {"expires_in_ms", core::ms_between(now, table.deadline_of(seen))},
-              {"from_mn", flow_json(seen.from_mn)},
-              {"to_mn", flow_json(seen.to_mn)}};
-    path_mtu_json(e, s.path, pmtu, now);
-    states.push_back(std::move(e));
-  });
-  j["states"] = std::move(states);
+  if (with_states) {
+    json page = gateway_states_page(engine, settings, now, wall_now, mirror, 0);
+    j["states"] = std::move(page["states"]);
+    j["states_next"] = std::move(page["states_next"]);
+  } else {  // a summary (metrics): the states are asked for from the first slot on
+    j["states"] = json::array();
+    j["states_next"] = table.size() ? json(0) : json(nullptr);
+  }
   j["states_total"] = table.size();
   j["states_active"] = table.active_count();
   j["states_temporary"] = table.temporary_count();
@@ -149,8 +211,8 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
 }
 
 json client_status(const core::ClientEngine& engine, const ClientSettings& settings,
-                   core::Time started, core::Time now) {
-  json j = header("client", settings.tun, started, now);
+                   core::Time started, core::Time now, WallTime wall_now) {
+  json j = header("client", settings.tun, started, now, wall_now);
   const core::ClientConfig& cfg = settings.engine;
   const core::PathMtuConfig pmtu{cfg.mtu, cfg.pmtu_discovery, cfg.pmtu_age};
   mtu_settings_json(j, "mtu_configured", pmtu);

@@ -2,6 +2,8 @@
 // for scripts). status_text.h renders it for people.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,8 +15,16 @@
 
 namespace m6t::app {
 
-// States listed in one answer; the rest are counted in "states_total".
-inline constexpr std::size_t kMaxStatesShown = 10000;
+// `m6t show --json` (docs/show.md): its schema's version.
+inline constexpr int kShowSchemaVersion = 1;
+// States in one answer of the control socket: `show` gives the first page and "states_next",
+// the slot to ask "states SLOT" from; m6t show asks until it is null, so every state is
+// listed while no answer holds more than this many.
+inline constexpr std::size_t kStatesPerPage = 10000;
+
+using WallTime = std::chrono::system_clock::time_point;
+// A monotonic time point on the wall clock, from one reading of both (`now`, `wall_now`).
+WallTime at_wall(core::Time t, core::Time now, WallTime wall_now);
 
 nlohmann::json flow_json(const core::Flow& f);
 nlohmann::json drops_json(const core::DropCounters& d);
@@ -22,9 +32,21 @@ nlohmann::json drops_json(const core::DropCounters& d);
 // mirror forwarded for it.
 nlohmann::json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& settings,
                               core::Time started, core::Time now,
-                              const core::StateMirror* mirror = nullptr);
+                              const core::StateMirror* mirror = nullptr,
+                              WallTime wall_now = std::chrono::system_clock::now(),
+                              bool with_states = true);
+// {"states": [...], "states_next": SLOT or null}: the page from slot `from`.
+nlohmann::json gateway_states_page(const core::GatewayEngine& engine,
+                                   const GatewaySettings& settings, core::Time now,
+                                   WallTime wall_now, const core::StateMirror* mirror,
+                                   std::uint32_t from);
+// One MN's state, or null.
+nlohmann::json gateway_state(const core::GatewayEngine& engine, const GatewaySettings& settings,
+                             core::Time now, WallTime wall_now, const core::StateMirror* mirror,
+                             const core::Ipv6Addr& mn);
 nlohmann::json client_status(const core::ClientEngine& engine, const ClientSettings& settings,
-                             core::Time started, core::Time now);
+                             core::Time started, core::Time now,
+                             WallTime wall_now = std::chrono::system_clock::now());
 
 // Absolute times beside the relative ones: "2026-12-02T01:00:00Z" and seconds since 1970.
 std::string iso8601(std::chrono::system_clock::time_point t);

@@ -151,6 +151,21 @@ class StateTable {
       for (std::uint32_t i = list->front(); i != kNoSlot; i = states_[i].links.next)
         f(states_[i]);
   }
+  // `m6t show` of a large table, page by page: visits at most `max` states from slot `from`
+  // on and returns the slot to go on from (kNoSlot: done). A state keeps its slot for life, so
+  // a walk over pages meets every state that lives through it exactly once, whatever is
+  // created or expires in between.
+  template <class F>
+  std::uint32_t for_each_from(std::uint32_t from, std::size_t max, F&& f) const {
+    std::size_t n = 0;
+    for (std::uint32_t slot = from; slot < states_.size(); ++slot) {
+      if (find(states_[slot].mn) != &states_[slot]) continue;  // a free slot
+      if (n == max) return slot;
+      f(states_[slot]);
+      ++n;
+    }
+    return kNoSlot;
+  }
 
  private:
   using List = SlotList<State, &State::links>;

@@ -2,6 +2,7 @@
 #include "core/enum_names.h"
 
 #include <cap-ng.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -92,6 +93,16 @@ bool kernel_allows_unprivileged_bindtodevice() {
   unsigned major = 0, minor = 0;
   if (std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
   return major > 5 || (major == 5 && minor >= 7);
+}
+
+OsResult<gid_t> lookup_group(const std::string& name) {
+  group gr{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+  if (rc != 0) return errno_error("group '" + name + "'", rc);
+  if (!found) return OsError{"no such group '" + name + "'"};
+  return gr.gr_gid;
 }
 
 }  // namespace m6t::os

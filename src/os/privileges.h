@@ -19,6 +19,9 @@ struct UserIds {
   gid_t gid = 0;  // the user's primary group
 };
 
+// A group's id (--control-group).
+OsResult<gid_t> lookup_group(const std::string& name);
+
 // The capabilities a daemon may keep; nothing else is ever kept.
 enum class Capability { kNetAdmin, kNetRaw };
 std::string to_string(Capability c);

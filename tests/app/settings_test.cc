@@ -136,6 +136,7 @@ burst = 7
 max-states = 1000
 max-temp-states = 100
 control = "/tmp/x.sock"
+control-group = "adm"
 user = "m6t"
 log-level = "debug"
 log-target = "syslog"
@@ -158,6 +159,7 @@ fast-path = "off"
   EXPECT_EQ(g.user, "m6t");
   EXPECT_EQ(g.log_level, "debug");
   EXPECT_EQ(g.log_target, "syslog");
+  EXPECT_EQ(g.control_group, "adm");
   EXPECT_EQ(g.fast_path, FastPathMode::kOff);
 }
 

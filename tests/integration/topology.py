@@ -301,9 +301,13 @@ class Daemon(Process):
         cp = self.ns.run([self.m6t_bin, "show", "--json", "--control", self.control],
                          timeout=timeout)
         try:
-            return json.loads(cp.stdout)
+            docs = json.loads(cp.stdout)
         except json.JSONDecodeError as e:
             raise CommandError(f"m6t show --json: not JSON ({e}): {cp.stdout[:500]!r}") from e
+        # Always a list of daemons (docs/show.md); --control names one.
+        if not isinstance(docs, list) or len(docs) != 1:
+            raise CommandError(f"m6t show --json --control: not a list of one: {cp.stdout[:500]!r}")
+        return docs[0]
 
     def show_text(self, timeout: float = 5) -> str:
         return self.ns.run([self.m6t_bin, "show", "--control", self.control],

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "app/commands.h"
+#include "app/metrics.h"
 #include "app/preflight.h"
 #include "os/clock.h"
 #include "os/service_manager.h"
@@ -22,8 +23,27 @@ DaemonRuntime::DaemonRuntime(std::string role, const std::string& log_level,
       privileges_(os::make_privileges()) {}
 
 DaemonRuntime::~DaemonRuntime() {
-  // The control socket goes before the loop it is registered with.
+  // The metrics threads ask the control socket: they stop first. The control socket goes
+  // before the loop it is registered with.
+  metrics_.reset();
   control_.reset();
+}
+
+os::OsStatus DaemonRuntime::serve_metrics(const core::Endpoint4& listen) {
+  const std::string control = control_path_;
+  auto server = os::HttpServer::start(listen, "/metrics", [control] {
+    auto answer = os::control_request(control, "summary", std::chrono::milliseconds(3000));
+    auto doc = answer ? nlohmann::json::parse(*answer, nullptr, false) : nlohmann::json();
+    if (!answer || !doc.is_object())
+      return os::HttpServer::Response{503, "text/plain", "the daemon did not answer\n"};
+    doc["control"] = control;
+    return os::HttpServer::Response{200, "text/plain; version=0.0.4; charset=utf-8",
+                                    prometheus_text(nlohmann::json::array({doc}))};
+  });
+  if (!server) return os::OsError{"--metrics-listen " + listen.to_string() + ": " + server.error()};
+  metrics_ = std::move(*server);
+  log_.info("metrics at http://", listen.to_string(), "/metrics");
+  return os::Ok{};
 }
 
 int DaemonRuntime::fail(const std::string& what) const {

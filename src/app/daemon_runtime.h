@@ -24,6 +24,7 @@
 #include "core/time.h"
 #include "os/control.h"
 #include "os/event_loop.h"
+#include "os/http_server.h"
 #include "os/netlink.h"
 #include "os/privileges.h"
 #include "os/tun.h"
@@ -60,6 +61,10 @@ class DaemonRuntime {
   // SIGTERM and SIGINT stop the loop; SIGHUP and SIGCHLD go to the handlers (SIGHUP without
   // one is logged and ignored).
   os::OsStatus handle_signals(std::function<void()> on_hup, std::function<void()> on_child = {});
+  // --metrics-listen: an HTTP endpoint for Prometheus, whose threads ask the control socket
+  // for a summary (never the loop's state). Call after drop_privileges (its threads must not
+  // hold capabilities).
+  os::OsStatus serve_metrics(const core::Endpoint4& listen);
   // Gives up root (least_privilege.h) when --user was given: the control socket's directory
   // and `dirs` are the directories written after the drop.
   os::OsStatus drop_privileges(std::vector<OwnedDir> dirs, const std::vector<os::Capability>& keep);
@@ -116,6 +121,7 @@ class DaemonRuntime {
   std::unique_ptr<os::ControlServer> control_;
   std::optional<OwnedDir> control_dir_;
   std::string control_path_;
+  std::unique_ptr<os::HttpServer> metrics_;
   std::function<core::Deadline()> next_deadline_;
   std::function<void()> timer_handler_;
   std::function<std::string()> status_;

@@ -116,6 +116,9 @@ int run_client(const ClientSettings& s, ConfigReload<ClientSettings>& reload) {
   // The first attachment below already runs with what is kept (least_privilege.h).
   auto keep = client_keeps(!s.uplink.empty(), os::kernel_allows_unprivileged_bindtodevice());
   if (auto st = rt.drop_privileges({claims_dir}, keep); !st) return rt.fail(st.error());
+  if (s.metrics_listen) {
+    if (auto st = rt.serve_metrics(*s.metrics_listen); !st) return rt.fail(st.error());
+  }
 
   rt.log().info("m6t client up: tun ", s.tun, " mtu ", s.engine.mtu,
                 s.engine.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ",

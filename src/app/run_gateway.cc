@@ -91,6 +91,9 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
   if (auto st = rt.handle_signals(on_hup); !st) return rt.fail(st.error());
   // Everything is set up: from here on no capability is needed (least_privilege.h).
   if (auto st = rt.drop_privileges({}, gateway_keeps()); !st) return rt.fail(st.error());
+  if (s.metrics_listen) {
+    if (auto st = rt.serve_metrics(*s.metrics_listen); !st) return rt.fail(st.error());
+  }
 
   std::string listening;
   for (const auto& sock : daemon.sockets())

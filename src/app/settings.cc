@@ -206,6 +206,21 @@ Option<S> control_group() {
 }
 
 template <class S>
+Option<S> metrics_listen() {
+  return {{"metrics-listen", OptionKind::kValue, "ADDR:PORT",
+           "serve the metrics (Prometheus text, as m6t show --metrics) over HTTP at "
+           "/metrics on this address; a port from 1024 on with --user",
+           false, ""},
+          [](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
+            auto e = Endpoint4::parse(v.back());
+            if (!e) return Refusal{v.back(), std::string(core::endpoint_parse_error(v.back()))};
+            s.metrics_listen = *e;
+            return std::nullopt;
+          },
+          nullptr};
+}
+
+template <class S>
 Option<S> user(const char* help) {
   return text<S>(
       "user", "NAME", help, [](auto& s) -> auto& { return s.user; }, any_text);
@@ -329,6 +344,7 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
                  [](auto& s) -> auto& { return s.engine.states.max_temp_states; }),
              control<GatewaySettings>("gateway"),
              control_group<GatewaySettings>(),
+             metrics_listen<GatewaySettings>(),
              user<GatewaySettings>(
                  "after setup, run as this user with no capability (default: stay "
                  "root)"),
@@ -401,6 +417,7 @@ const OptionTable<ClientSettings> kClientOptions(reloadable(
                  [](const std::string& v) -> std::string { return v.empty() ? "empty path" : ""; }),
              control<ClientSettings>("client"),
              control_group<ClientSettings>(),
+             metrics_listen<ClientSettings>(),
              user<ClientSettings>(
                  "after setup, run as this user keeping only CAP_NET_ADMIN (default: stay root)"),
              log_level<ClientSettings>(),

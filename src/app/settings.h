@@ -101,9 +101,10 @@ struct GatewaySettings {
   core::GatewayConfig engine;
   std::vector<core::Endpoint4> listen;
   std::string tun = "m6tgw0";
-  std::string control;        // empty: default_control_path("gateway", tun)
-  std::string control_group;  // empty: root and --user only
-  std::string user;           // empty: stay root (see src/app/least_privilege.h)
+  std::string control;                            // empty: default_control_path("gateway", tun)
+  std::string control_group;                      // empty: root and --user only
+  std::optional<core::Endpoint4> metrics_listen;  // none: no HTTP endpoint
+  std::string user;  // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
   std::string log_target = "auto";  // app/logger.h
   FastPathMode fast_path = FastPathMode::kAuto;
@@ -121,9 +122,10 @@ struct ClientSettings {
   std::string hook;  // empty: none
   std::chrono::seconds hook_timeout{10};
   std::string claims_dir = std::string(kControlDir) + "/claims";
-  std::string control;        // empty: default_control_path("client", tun)
-  std::string control_group;  // empty: root and --user only
-  std::string user;           // empty: stay root (see src/app/least_privilege.h)
+  std::string control;                            // empty: default_control_path("client", tun)
+  std::string control_group;                      // empty: root and --user only
+  std::optional<core::Endpoint4> metrics_listen;  // none: no HTTP endpoint
+  std::string user;  // empty: stay root (see src/app/least_privilege.h)
   std::string log_level = "info";
   std::string log_target = "auto";  // app/logger.h
   FastPathMode fast_path = FastPathMode::kAuto;

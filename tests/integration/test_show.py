@@ -29,6 +29,21 @@ def promtool() -> str:
     pytest.fail("promtool not found (scripts/deps.sh extracts it to build/tools/promtool)")
 
 
+METRICS_PORT = 9464
+
+
+def http_get(ns: T.Namespace, url: str) -> tuple[int, str, str]:
+    code = ("import sys, urllib.request, urllib.error\n"
+            "try:\n"
+            f"    r = urllib.request.urlopen({url!r}, timeout=10)\n"
+            "    print(r.status); print(r.headers['Content-Type']); sys.stdout.write(r.read().decode())\n"
+            "except urllib.error.HTTPError as e:\n"
+            "    print(e.code); print(''); \n")
+    out = ns.run([T.PYTHON, "-c", code], timeout=30).stdout
+    status, ctype, body = (out.split("\n", 2) + ["", ""])[:3]
+    return int(status), ctype, body
+
+
 def m6t_show(topo: T.Topology, ns: T.Namespace, *args: str, check: bool = True):
     return ns.run([str(topo.m6t_bin), "show", *args], check=check, timeout=60)
 
@@ -37,7 +52,8 @@ def m6t_show(topo: T.Topology, ns: T.Namespace, *args: str, check: bool = True):
 def test_show_json_dump_state_iface_and_metrics(make_topology, m6t_bin):
     topo = make_topology()
     group = grp.getgrgid(0).gr_name if not _group("adm") else "adm"
-    gw = topo.start_gateway(extra=["--control-group", group])
+    gw = topo.start_gateway(extra=["--control-group", group,
+                                   "--metrics-listen", f"{T.GW_OUT}:{METRICS_PORT}"])
     cl = topo.start_client()
     addr = topo.establish(cl)
     now = time.time()
@@ -95,6 +111,15 @@ def test_show_json_dump_state_iface_and_metrics(make_topology, m6t_bin):
         assert check.returncode == 0, check.stdout + check.stderr + text
         assert "# TYPE m6t_packets_total counter" in text
     gtext = m6t_show(topo, topo.gw, "--metrics", "--control", gw.control).stdout
+
+    # The same text over HTTP (--metrics-listen), for a Prometheus server to scrape.
+    status, ctype, body = http_get(topo.gw, f"http://{T.GW_OUT}:{METRICS_PORT}/metrics")
+    assert status == 200 and ctype.startswith("text/plain; version=0.0.4"), (status, ctype)
+    check = subprocess.run([promtool(), "check", "metrics"], input=body, text=True,
+                           capture_output=True)
+    assert check.returncode == 0, check.stdout + check.stderr + body
+    assert 'm6t_states{role="gateway",tun="m6tgw0",kind="active"} 1' in body
+    assert http_get(topo.gw, f"http://{T.GW_OUT}:{METRICS_PORT}/other")[0] == 404
     assert 'm6t_states{role="gateway",tun="m6tgw0",kind="active"} 1' in gtext, gtext
     assert 'm6t_drops_total{role="gateway",tun="m6tgw0",reason="rate_limited"}' in gtext
 

@@ -137,6 +137,7 @@ max-states = 1000
 max-temp-states = 100
 control = "/tmp/x.sock"
 control-group = "adm"
+metrics-listen = "127.0.0.1:9464"
 user = "m6t"
 log-level = "debug"
 log-target = "syslog"
@@ -160,6 +161,8 @@ fast-path = "off"
   EXPECT_EQ(g.log_level, "debug");
   EXPECT_EQ(g.log_target, "syslog");
   EXPECT_EQ(g.control_group, "adm");
+  ASSERT_TRUE(g.metrics_listen.has_value());
+  EXPECT_EQ(g.metrics_listen->to_string(), "127.0.0.1:9464");
   EXPECT_EQ(g.fast_path, FastPathMode::kOff);
 }
 

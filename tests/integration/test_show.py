@@ -156,3 +156,38 @@ def test_every_state_is_listed_however_many(make_topology, m6t_bin):
     assert len({s["mn"] for s in d["states"]}) == len(d["states"]), "a state listed twice"
     lines = m6t_show(topo, topo.gw, "dump", "--control", gw.control).stdout.splitlines()
     assert len(lines) - 1 == d["states_total"]
+
+
+def _paths(d, prefix: str = ""):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from _paths(v, f"{prefix}.{k}" if prefix else k)
+    elif isinstance(d, list) and d and isinstance(d[0], dict):
+        yield from _paths(d[0], f"{prefix}[]")
+    else:
+        yield prefix
+
+
+def documented(path: str, names: set[str]) -> bool:
+    """`a.b.c` is documented as itself, or under `a.b.*`, `a.*`, or as a field of an object
+    whose members the doc lists in one cell (`hook`)."""
+    if path in names:
+        return True
+    parts = path.split(".")
+    if parts[-1] in ("packets", "bytes") and ".".join(parts[:-1]) in names:
+        return True  # a flow
+    return any(".".join(parts[:i]) + ".*" in names for i in range(1, len(parts))) or \
+        parts[0] in names and len(parts) == 2 and parts[0] == "hook"
+
+
+@pytest.mark.m6t
+def test_every_field_of_show_is_documented(make_topology, m6t_bin):
+    import re
+    names = set(re.findall(r"`([a-z0-9_\[\].*]+)`", (REPO / "docs" / "show.md").read_text()))
+    topo = make_topology()
+    gw = topo.start_gateway()
+    cl = topo.start_client(extra=["--hook", "/bin/true"])
+    topo.establish(cl)
+    missing = [p for d in (gw.show_json(), cl.show_json()) for p in _paths(d)
+               if not documented(p, names)]
+    assert not missing, f"fields of m6t show --json not in docs/show.md: {sorted(set(missing))}"

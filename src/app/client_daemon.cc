@@ -91,10 +91,15 @@ void ClientDaemon::apply_events(core::Time now) {
         ++control_.socket_errors;
         log_.error("socket to gateway ", ev->gateway.to_string(), ": ", s.error());
       }
-      log_.info("tunnel ", core::to_string(ev->change), " (", core::to_string(ev->reason),
-                "): ", ev->address->to_string(),
-                ev->old_address ? " replaces " + ev->old_address->to_string() : std::string(),
-                " via gateway ", ev->gateway.to_string());
+      // A failover (the gateway in use stopped answering) is for the operator to see.
+      const bool failover = ev->reason == core::AttachReason::kGatewayUnreachable ||
+                            ev->reason == core::AttachReason::kGatewayLost;
+      log_.write(
+          failover ? LogLevel::kWarn : LogLevel::kInfo,
+          std::string("tunnel ") + std::string(core::to_string(ev->change)) + " (" +
+              std::string(core::to_string(ev->reason)) + "): " + ev->address->to_string() +
+              (ev->old_address ? " replaces " + ev->old_address->to_string() : std::string()) +
+              " via gateway " + ev->gateway.to_string());
     } else {
       // §3: no IPv4 connectivity, no tunnel address and no default route through it.
       if (route_installed_) {
@@ -115,6 +120,14 @@ void ClientDaemon::apply_events(core::Time now) {
                      engine_.uplink()},
                     now);
   }
+  // Every gateway failed (§2.1 entries, §2.7 liveness): once per round of back-off.
+  const bool backoff = engine_.state() == core::ClientState::kBackoff;
+  if (backoff && !in_backoff_) {
+    auto until = engine_.backoff_until();
+    log_.warn("all ", engine_.config().gateways.size(), " gateway address(es) unreachable; next ",
+              "round in ", until ? core::ms_between(now, *until) : 0, " ms");
+  }
+  in_backoff_ = backoff;
 }
 
 void ClientDaemon::on_uplink(const core::Uplink& uplink, core::Time now) {
@@ -206,6 +219,11 @@ void ClientDaemon::reconfigure(const ClientSettings& next) {
   engine_.reconfigure(next.engine);
   settings_.engine = engine_.config();
   settings_.log_level = next.log_level;
+}
+
+void ClientDaemon::set_gateways(std::vector<core::Endpoint4> gateways, core::Time now) {
+  engine_.set_gateways(std::move(gateways), now);
+  apply_events(now);
 }
 
 }  // namespace m6t::app

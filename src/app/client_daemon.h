@@ -39,6 +39,8 @@ class ClientDaemon {
                core::Random48Claims* claims = nullptr, os::ProcessRunner* processes = nullptr);
 
   void on_uplink(const core::Uplink& uplink, core::Time now);
+  // Gateways given by name were resolved (gateway_names.h): the engine's list in order.
+  void set_gateways(std::vector<core::Endpoint4> gateways, core::Time now);
   void on_sleep_offset(core::Duration boot_minus_mono, core::Time now);
   void on_tun_readable(core::Time now);
   void on_udp_readable(core::Time now);
@@ -89,6 +91,7 @@ class ClientDaemon {
   ClientDataPath datapath_;
   ClientControlCounters control_;
   std::optional<Hook> hook_;
+  bool in_backoff_ = false;
   std::unique_ptr<os::ClientFastPath> fast_;
   FastPathStatus fast_status_;
 };

@@ -6,6 +6,7 @@
 #include "app/commands.h"
 #include "app/daemon_runtime.h"
 #include "app/fast_path.h"
+#include "app/gateway_names.h"
 #include "app/preflight.h"
 #include "app/status_model.h"
 #include "app/uplink.h"
@@ -13,6 +14,7 @@
 #include "os/clock.h"
 #include "os/process.h"
 #include "os/random.h"
+#include "os/resolver.h"
 
 namespace m6t::app {
 
@@ -72,7 +74,18 @@ int run_client(const ClientSettings& s, ConfigReload<ClientSettings>& reload) {
   ClientDaemon daemon(s, rng, **tun, rt.net(), socket_factory(s), rt.log(), os::mono_now(),
                       claims->get(), processes.get());
   daemon.use_fast_path(std::move(*fast), fast_status);
-  rt.set_deadline_source([&] { return daemon.next_deadline(); });
+  // Gateways given by name: resolved again at each new IPv4 attachment, off the loop.
+  GatewayNames names(s.gateway_specs);
+  std::unique_ptr<os::Resolver> resolver;
+  std::uint64_t generation = 0;
+  core::Deadline resolve_deadline;
+  std::optional<core::Uplink> resolved_for;
+  if (names.any()) {
+    auto r = os::Resolver::create();
+    if (!r) return rt.fail(r.error());
+    resolver = std::move(*r);
+  }
+  rt.set_deadline_source([&] { return core::earliest(daemon.next_deadline(), resolve_deadline); });
   watch_attachment_sockets(rt, daemon);
   ClientSettings running = s;
   if (auto st = rt.serve_control(s.control, s.control_group,
@@ -88,7 +101,13 @@ int run_client(const ClientSettings& s, ConfigReload<ClientSettings>& reload) {
   auto refresh_uplink = [&] {
     auto snap = (*monitor)->dump();
     if (!snap) return rt.log().warn("IPv4 state dump: ", snap.error());
-    daemon.on_uplink(select_uplink(*snap, uplink_index), os::mono_now());
+    const core::Uplink up = select_uplink(*snap, uplink_index);
+    daemon.on_uplink(up, os::mono_now());
+    if (resolver && up.connected && (!resolved_for || !(*resolved_for == up))) {
+      resolved_for = up;
+      resolver->resolve(names.names(), ++generation);
+      resolve_deadline = os::mono_now() + kResolveTimeout;
+    }
   };
   if (auto st = rt.watch((*monitor)->fd(),
                          [&](std::uint32_t) {
@@ -102,7 +121,27 @@ int run_client(const ClientSettings& s, ConfigReload<ClientSettings>& reload) {
     return rt.fail(st.error());
   // The host may sleep without CLOCK_MONOTONIC noticing (client_timers.h: sleep check).
   daemon.sleep_clock = &os::boot_minus_mono;
-  rt.on_timer([&] { daemon.on_timer(os::mono_now()); });
+  rt.on_timer([&] {
+    const core::Time now = os::mono_now();
+    if (resolve_deadline && now >= *resolve_deadline) {
+      resolve_deadline.reset();
+      rt.log().warn("gateway names not resolved within ", kResolveTimeout.count(),
+                    " s: using the addresses they had (", names.addresses().size(), ")");
+    }
+    daemon.on_timer(now);
+  });
+  if (resolver) {
+    auto st = rt.watch(resolver->fd(), [&](std::uint32_t) {
+      auto answer = resolver->take();
+      if (!answer || answer->generation != generation) return;
+      resolve_deadline.reset();
+      for (const auto& [name, why] : answer->errors)
+        rt.log().warn("gateway ", name, ": not resolved (", why, "): keeping its last addresses");
+      names.update(*answer);
+      daemon.set_gateways(names.addresses(), os::mono_now());
+    });
+    if (!st) return rt.fail(st.error());
+  }
   // SIGHUP: the configuration again, and the IPv4 state at once (after a resume, say).
   auto on_hup = [&] {
     rt.reload(reload, running, [&](const ClientSettings& next) {
@@ -120,10 +159,11 @@ int run_client(const ClientSettings& s, ConfigReload<ClientSettings>& reload) {
     if (auto st = rt.serve_metrics(*s.metrics_listen); !st) return rt.fail(st.error());
   }
 
+  const GatewaySpec& first = s.gateway_specs.front();
   rt.log().info("m6t client up: tun ", s.tun, " mtu ", s.engine.mtu,
                 s.engine.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ",
-                s.engine.prefix.to_string(), ", ", s.engine.gateways.size(), " gateway(s), first ",
-                s.engine.gateways.front().to_string(), ", control ", s.control);
+                s.engine.prefix.to_string(), ", ", s.gateway_specs.size(), " gateway(s), first ",
+                first.host, ":", first.port, ", control ", s.control);
   daemon.on_sleep_offset(os::boot_minus_mono(), os::mono_now());
   refresh_uplink();
   rt.ready([&] { return client_status_line(daemon.engine()); });

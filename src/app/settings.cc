@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -150,6 +151,63 @@ Option<S> prefix(const char* metavar, const char* help, Get get) {
                 p->len < 8)
               return Refusal{v.back(), "not a unicast prefix an MN can be addressed from"};
             get(s) = *p;
+            return std::nullopt;
+          },
+          nullptr};
+}
+
+// A host name the resolver may be given (RFC 1123): labels of letters, digits and '-', not
+// starting or ending with '-', 63 characters at most, 253 in all; the last label not all
+// digits (a mistyped IPv4 address is not a name).
+bool is_host_name(std::string_view h) {
+  if (h.empty() || h.size() > 253) return false;
+  std::size_t start = 0;
+  bool last_numeric = false;
+  while (true) {
+    std::size_t dot = h.find('.', start);
+    std::string_view label = h.substr(start, dot == std::string_view::npos ? h.npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    last_numeric = true;
+    for (char c : label) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-')) return false;
+      if (!std::isdigit(static_cast<unsigned char>(c))) last_numeric = false;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return !last_numeric;
+}
+
+Option<ClientSettings> gateways() {
+  return {{"gateway", OptionKind::kList, "HOST:PORT",
+           "tunnel gateway: an IPv4 address or a host name (resolved at each attachment) and a "
+           "port (repeatable: tried in order, §2.1)",
+           true, ""},
+          [](const std::vector<std::string>& values, ClientSettings& s) -> std::optional<Refusal> {
+            std::vector<GatewaySpec> specs;
+            std::vector<Endpoint4> literals;
+            for (const auto& v : values) {
+              auto colon = v.rfind(':');
+              if (colon == std::string::npos)
+                return Refusal{v, "missing :PORT (HOST:PORT, e.g. 203.0.113.2:4500)"};
+              auto port = parse_number(v.substr(colon + 1), 1, 65535);
+              if (!port) return Refusal{v, "port is not a number from 1 to 65535"};
+              GatewaySpec g{v.substr(0, colon), static_cast<std::uint16_t>(*port), std::nullopt};
+              if (auto a = core::Ipv4Addr::parse(g.host)) {
+                if (a->is_unspecified() || a->value >> 28 == 0xe || a->value >> 24 == 127)
+                  return Refusal{v, "not a gateway address"};
+                g.literal = *a;
+                literals.push_back({*a, g.port});
+              } else if (!is_host_name(g.host)) {
+                return Refusal{v, "not an IPv4 address or a host name before ':'"};
+              }
+              if (std::find(specs.begin(), specs.end(), g) != specs.end())
+                return Refusal{v, "given twice"};
+              specs.push_back(std::move(g));
+            }
+            s.gateway_specs = std::move(specs);
+            s.engine.gateways = std::move(literals);
             return std::nullopt;
           },
           nullptr};
@@ -358,15 +416,7 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
 const OptionTable<ClientSettings> kClientOptions(reloadable(
     join<ClientSettings>(
         {{
-             endpoints<ClientSettings>(
-                 "gateway", "tunnel gateway (repeatable: tried in order, §2.1)",
-                 [](auto& s) -> auto& { return s.engine.gateways; },
-                 [](const Endpoint4& g) -> std::string {
-                   return g.addr.is_unspecified() || g.addr.value >> 28 == 0xe ||
-                                  g.addr.value >> 24 == 127
-                              ? "not a gateway address"
-                              : "";
-                 }),
+             gateways(),
              prefix<ClientSettings>(
                  "PREFIX/80", "this MN's /80 (see `m6t prefix`, §2.2)",
                  [](auto& s) -> auto& { return s.engine.prefix; }),

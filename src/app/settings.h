@@ -110,10 +110,20 @@ struct GatewaySettings {
   FastPathMode fast_path = FastPathMode::kAuto;
 };
 
+// One --gateway as given (§2.1): an IPv4 address, or a host name the client resolves at each
+// attachment (gateway_names.h), and a port.
+struct GatewaySpec {
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<core::Ipv4Addr> literal;  // set when `host` is an IPv4 address
+  bool operator==(const GatewaySpec&) const = default;
+};
+
 struct ClientSettings {
   // The protocol's settings (prefix, gateways, MTU, keepalive and mobility timers), with the
   // core's defaults.
-  core::ClientConfig engine;
+  core::ClientConfig engine;  // engine.gateways: the addresses known at start (literals)
+  std::vector<GatewaySpec> gateway_specs;
   std::string tun = "m6t0";
   std::string uplink;  // empty: the interface of the default route
   // §2.7: a metric high enough that a native IPv6 default route stays preferred.

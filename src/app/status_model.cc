@@ -224,8 +224,11 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
   auto gw = engine.gateway();
   j["gateway"] = gw ? json(gw->to_string()) : json(nullptr);
   j["gateways"] = json::array();
-  for (const auto& g : cfg.gateways)
+  for (const auto& g : engine.config().gateways)
     j["gateways"].push_back(g.to_string());
+  j["gateways_configured"] = json::array();
+  for (const auto& g : settings.gateway_specs)
+    j["gateways_configured"].push_back(g.host + ":" + std::to_string(g.port));
   const core::Uplink& u = engine.uplink();
   j["uplink"] = {{"interface", settings.uplink.empty() ? json(nullptr) : json(settings.uplink)},
                  {"connected", u.connected},

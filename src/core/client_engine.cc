@@ -220,6 +220,8 @@ void ClientEngine::apply_uplink(Time now) {
   failures_ = 0;
   if (!u.connected) {
     detach(AttachReason::kUplinkLost, now);  // §3: no IPv4, no tunnel address
+  } else if (config_.gateways.empty()) {
+    // A gateway name not resolved yet: set_gateways attaches once it is.
   } else if (!random48_) {
     attach(AttachReason::kUplinkUp, 0, now);
   } else if (changed) {
@@ -354,6 +356,28 @@ void ClientEngine::reconfigure(const ClientConfig& next) {
   config_.pmtu_age = next.pmtu_age;
   pmtu_.age = next.pmtu_age;
   timers_.reconfigure(config_);
+}
+
+void ClientEngine::set_gateways(std::vector<Endpoint4> gateways, Time now) {
+  std::optional<Endpoint4> in_use;
+  if (random48_ && !config_.gateways.empty()) in_use = config_.gateways[gateway_index_];
+  config_.gateways = std::move(gateways);
+  if (config_.gateways.empty()) {
+    if (random48_) detach(AttachReason::kGatewayUnreachable, now);
+    return;
+  }
+  if (in_use) {
+    auto it = std::find(config_.gateways.begin(), config_.gateways.end(), *in_use);
+    if (it != config_.gateways.end()) {
+      gateway_index_ = static_cast<std::size_t>(it - config_.gateways.begin());
+    } else {
+      failures_ = 0;
+      timers_.backoff_reset();
+      attach(AttachReason::kRetry, 0, now);  // its name no longer gives its address
+    }
+    return;
+  }
+  if (!random48_ && uplink_.connected && !pending_uplink_) attach(AttachReason::kUplinkUp, 0, now);
 }
 
 }  // namespace m6t::core

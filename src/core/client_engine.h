@@ -190,6 +190,13 @@ class ClientEngine {
   std::optional<Time> backoff_until() const;
   const std::deque<ClientEvent>& history() const { return history_; }
   const ClientCounters& counters() const { return counters_; }
+  // Gateways given by name (§2.1 leaves their addressing to the operator): their addresses,
+  // resolved by the daemon at each attachment, in the order given. The gateway in use keeps
+  // its place if it is still in the list (its binding stays, §2.4); if it is gone, a new
+  // attachment is made. While the list is empty (no name resolved yet) no attachment is made;
+  // the first addresses attach at once when IPv4 is up.
+  void set_gateways(std::vector<Endpoint4> gateways, Time now);
+
   // A reload (SIGHUP): the keepalive and liveness timers (§2.3, §2.7), the debounce (§3),
   // the back-off and the path-MTU ageing. The prefix, gateways, MTU and path-MTU mode of
   // `next` are ignored: the daemon names those as needing a restart.

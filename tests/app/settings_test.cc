@@ -246,6 +246,26 @@ TEST_F(Reload, AValueSpelledOutAsItsDefaultIsNoChange) {
   EXPECT_TRUE(r.needs_restart.empty());
 }
 
+TEST(Settings, AGatewayIsAnAddressOrAHostNameWithAPort) {
+  ClientSettings c;
+  RawOptions raw{
+      {"gateway", {{"gw.example.org:4500", "203.0.113.2:53", "gw-2.example:3544"}, "--gateway"}},
+      {"prefix", {{"fd00:db8:1:0:1::/80"}, "--prefix"}}};
+  ASSERT_FALSE(validate(raw, c));
+  ASSERT_EQ(c.gateway_specs.size(), 3u);
+  EXPECT_EQ(c.gateway_specs[0].host, "gw.example.org");
+  EXPECT_FALSE(c.gateway_specs[0].literal);
+  EXPECT_EQ(c.gateway_specs[2].port, 3544);
+  // The engine starts with the addresses known: the literal one.
+  ASSERT_EQ(c.engine.gateways.size(), 1u);
+  EXPECT_EQ(c.engine.gateways[0].to_string(), "203.0.113.2:53");
+  for (const char* bad : {"203.0.113:4500", "gw_1.example:4500", "-gw.example:1", "gw.example",
+                          "gw.example:0", "127.0.0.1:4500", "a..b:1"}) {
+    raw["gateway"] = {{bad}, "--gateway"};
+    EXPECT_TRUE(validate(raw, c)) << bad;
+  }
+}
+
 TEST_F(ConfigFile, ClientFlagsAndListsToo) {
   auto path = write(R"([client]
 gateway = ["203.0.113.2:4500"]

@@ -87,6 +87,40 @@ class ClientEngineTest : public ::testing::Test {
 
 // --- §3 attachment ------------------------------------------------------------------------
 
+// --- gateways given by name (resolved by the daemon) --------------------------------------
+
+TEST_F(ClientEngineTest, NoGatewayAddressYetMeansNoAttachmentUntilOneComes) {
+  ClientConfig c = config();
+  c.gateways.clear();  // one name, not resolved yet
+  engine_ = std::make_unique<ClientEngine>(c, rng_);
+  attach(0);
+  EXPECT_FALSE(engine_->address());
+  EXPECT_TRUE(events().empty());
+  engine_->set_gateways({kGw2}, at_ms(300));
+  ASSERT_TRUE(engine_->address());
+  EXPECT_EQ(engine_->gateway(), kGw2);
+  auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].change, Change::kUp);
+}
+
+TEST_F(ClientEngineTest, ANewResolutionKeepsTheGatewayInUseOrMovesOffOneThatIsGone) {
+  up(0);
+  const auto addr = engine_->address();
+  ASSERT_EQ(engine_->gateway(), kGw1);
+  engine_->set_gateways({kGw2, kGw1}, at_ms(1000));  // same address, another place
+  EXPECT_EQ(engine_->address(), addr);
+  EXPECT_EQ(engine_->gateway(), kGw1);
+  EXPECT_TRUE(events().empty());
+  const Endpoint4 moved = ep("198.51.100.9:4500");
+  engine_->set_gateways({moved}, at_ms(2000));  // the name now points elsewhere
+  EXPECT_NE(engine_->address(), addr);          // §3: a new attachment, a new address
+  EXPECT_EQ(engine_->gateway(), moved);
+  auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].change, Change::kChanged);
+}
+
 TEST_F(ClientEngineTest, NoIpv4MeansNoAddressAndNothingSent) {
   EXPECT_EQ(engine_->state(), ClientState::kNoUplink);
   EXPECT_FALSE(engine_->address());

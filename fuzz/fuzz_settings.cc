@@ -61,8 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check_error(v);
       if (!v) {
         const auto& eng = c.engine;
-        if (eng.gateways.empty() || eng.prefix.len != wire::kMnPrefixLen ||
-            eng.mtu < wire::kMinIpv6Mtu || eng.mtu > wire::kMaxMtu || c.control.empty() ||
+        // Gateways by name leave the engine's list to the resolver: the literals only.
+        std::size_t literals = 0;
+        for (const auto& g : c.gateway_specs)
+          literals += g.literal ? 1 : 0;
+        if (c.gateway_specs.empty() || eng.gateways.size() != literals ||
+            eng.prefix.len != wire::kMnPrefixLen || eng.mtu < wire::kMinIpv6Mtu ||
+            eng.mtu > wire::kMaxMtu || c.control.empty() ||
             (!c.hook.empty() && c.hook.front() != '/'))
           std::abort();
       }

@@ -32,6 +32,24 @@ os::OsStatus GatewayDaemon::reconfigure(const GatewaySettings& next) {
   return os::Ok{};
 }
 
+std::size_t GatewayDaemon::add_listener(std::unique_ptr<os::UdpSocket> socket) {
+  const core::Endpoint4 local = socket->local_endpoint();
+  sockets_.push_back(std::move(socket));
+  datapath_.listeners_changed();
+  const std::size_t index = sockets_.size() - 1;
+  if (fast_) fast_->set_listener(static_cast<std::uint32_t>(index), local);
+  return index;
+}
+
+std::size_t GatewayDaemon::remove_listener(std::size_t listener) {
+  const core::Endpoint4 local = sockets_[listener]->local_endpoint();
+  if (fast_) fast_->clear_listener(local);
+  const std::size_t n = engine_.remove_listener(static_cast<std::uint16_t>(listener));
+  sockets_[listener].reset();
+  datapath_.listeners_changed();
+  return n;
+}
+
 void GatewayDaemon::shutdown(core::Time now) {
   drops_.flush(engine_.counters().drops, now, log_);
 }
@@ -70,8 +88,9 @@ nlohmann::json GatewayDaemon::status(core::Time now, bool with_states) const {
   } else {
     j["fast_path"] = fast_path_json(fast_status_, nullptr, "");
   }
-  for (std::size_t i = 0; i < sockets_.size(); ++i)
-    j["listen"][i] = sockets_[i]->local_endpoint().to_string();
+  j["listen"] = nlohmann::json::array();
+  for (const auto& sock : sockets_)
+    if (sock) j["listen"].push_back(sock->local_endpoint().to_string());
   j["io"] = io_json(datapath_.counters());
   return j;
 }

@@ -40,6 +40,10 @@ class GatewayDaemon {
   void use_fast_path(std::unique_ptr<os::GatewayFastPath> fast, FastPathStatus status);
   // A reload's settings (reload.h): the engine's reloadable parts, the fast path's home agents.
   os::OsStatus reconfigure(const GatewaySettings& next);
+  // A reload's listen addresses: a socket more (its listener index returned), or one fewer,
+  // whose states go (their bindings name it, §2.4); returns how many states went.
+  std::size_t add_listener(std::unique_ptr<os::UdpSocket> socket);
+  std::size_t remove_listener(std::size_t listener);
   // The daemon stops: logs the drops not yet summarised.
   void shutdown(core::Time now);
   core::Deadline next_deadline() const;

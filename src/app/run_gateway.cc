@@ -2,6 +2,8 @@
 // rest of a start and stop is DaemonRuntime's.
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include "app/commands.h"
 #include "app/daemon_runtime.h"
 #include "app/fast_path.h"
@@ -72,21 +74,65 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
       !st)
     return rt.fail(st.error());
   rt.set_deadline_source([&] { return daemon.next_deadline(); });
-  for (std::size_t i = 0; i < daemon.sockets().size(); ++i) {
-    auto st = rt.watch(daemon.sockets()[i]->fd(), [&, i](std::uint32_t events) {
+  auto watch_listener = [&](std::size_t i) {
+    return rt.watch(daemon.sockets()[i]->fd(), [&, i](std::uint32_t events) {
       if (events & EPOLLERR) daemon.on_udp_errors(i, os::mono_now());
       daemon.on_udp_readable(i, os::mono_now());
     });
-    if (!st) return rt.fail(st.error());
+  };
+  for (std::size_t i = 0; i < daemon.sockets().size(); ++i) {
+    if (auto st = watch_listener(i); !st) return rt.fail(st.error());
   }
   if (auto st =
           rt.watch((*tun)->fd(), [&](std::uint32_t) { daemon.on_tun_readable(os::mono_now()); });
       !st)
     return rt.fail(st.error());
   rt.on_timer([&] { daemon.on_timer(os::mono_now()); });
+  // A reload's listen addresses (§2.1): those gone are closed with their states, those new
+  // opened (after the privilege drop: a port below 1024 then needs a restart).
+  auto apply_listen = [&](const std::vector<core::Endpoint4>& want) -> std::string {
+    std::string failed;
+    const auto& socks = daemon.sockets();
+    for (std::size_t i = 0; i < socks.size(); ++i) {
+      if (!socks[i] ||
+          std::find(want.begin(), want.end(), socks[i]->local_endpoint()) != want.end())
+        continue;
+      const std::string gone = socks[i]->local_endpoint().to_string();
+      rt.unwatch(socks[i]->fd());
+      const std::size_t n = daemon.remove_listener(i);
+      rt.log().warn("no longer listening on ", gone, ": ", n, " state(s) of it removed");
+    }
+    for (const auto& e : want) {
+      bool have = std::any_of(socks.begin(), socks.end(), [&](const auto& sock) {
+        return sock && sock->local_endpoint() == e;
+      });
+      if (have) continue;
+      os::UdpOptions o;
+      o.bind = e;
+      o.pmtu_discovery = s.engine.pmtu_discovery;
+      auto sock = os::open_udp(o);
+      if (!sock) {
+        failed +=
+            (failed.empty() ? "" : "; ") + ("--listen " + e.to_string() + ": " + sock.error());
+        continue;
+      }
+      const std::size_t i = daemon.add_listener(std::move(*sock));
+      if (auto st = watch_listener(i); !st) {
+        failed += (failed.empty() ? "" : "; ") + st.error();
+        continue;
+      }
+      rt.log().info("listening on ", e.to_string());
+    }
+    return failed;
+  };
   auto on_hup = [&] {
-    rt.reload(reload, running,
-              [&](const GatewaySettings& next) { return daemon.reconfigure(next); });
+    rt.reload(reload, running, [&](const GatewaySettings& next) -> os::OsStatus {
+      std::string failed = apply_listen(next.listen);
+      auto st = daemon.reconfigure(next);
+      if (!st) failed += (failed.empty() ? "" : "; ") + st.error();
+      if (!failed.empty()) return os::OsError{failed};
+      return os::Ok{};
+    });
   };
   if (auto st = rt.handle_signals(on_hup); !st) return rt.fail(st.error());
   // Everything is set up: from here on no capability is needed (least_privilege.h).
@@ -97,7 +143,7 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
 
   std::string listening;
   for (const auto& sock : daemon.sockets())
-    listening += " " + sock->local_endpoint().to_string();
+    if (sock) listening += " " + sock->local_endpoint().to_string();
   rt.log().info("m6t gateway up: tun ", s.tun, " mtu ", s.engine.mtu,
                 s.engine.pmtu_discovery ? " (path-MTU discovery)" : "", ", prefix ",
                 prefix.to_string(), ", listening on", listening, ", control ", s.control);

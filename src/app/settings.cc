@@ -410,8 +410,8 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
              log_target<GatewaySettings>(),
              fast_path<GatewaySettings>(),
          }}),
-    {"home-agent", "temp-lifetime-ms", "active-lifetime-s", "rate", "burst", "max-temp-states",
-     "pmtu-age-s", "log-level"}));
+    {"listen", "home-agent", "temp-lifetime-ms", "active-lifetime-s", "rate", "burst",
+     "max-temp-states", "pmtu-age-s", "log-level"}));
 
 const OptionTable<ClientSettings> kClientOptions(reloadable(
     join<ClientSettings>(

@@ -108,6 +108,9 @@ class GatewayEngine {
   // `next` (prefix, MTU, path-MTU mode, max_states) is ignored: the daemon names those as
   // needing a restart.
   void reconfigure(const GatewayConfig& next);
+  // A listen address a reload took away: its states go (§2.4: their bindings name it); the
+  // MNs notice at their next keepalive and attach anew (§2.7). Returns how many.
+  std::size_t remove_listener(std::uint16_t listener) { return states_.remove_listener(listener); }
 
   const GatewayConfig& config() const { return config_; }
   const GatewayCounters& counters() const { return counters_; }

@@ -147,4 +147,19 @@ void StateTable::reconfigure(const StateTableConfig& config) {
       std::clamp<std::uint32_t>(config.max_temp_states, 1, config_.max_states);
 }
 
+std::size_t StateTable::remove_listener(std::uint16_t listener) {
+  std::size_t n = 0;
+  for (List* list : {&temp_, &active_}) {
+    for (std::uint32_t slot = list->front(); slot != kNoSlot;) {
+      const std::uint32_t next = states_[slot].links.next;
+      if (states_[slot].binding.listener == listener) {
+        remove(slot, *list);
+        ++n;
+      }
+      slot = next;
+    }
+  }
+  return n;
+}
+
 }  // namespace m6t::core

@@ -137,6 +137,9 @@ class StateTable {
   std::size_t active_count() const { return active_.size(); }
   const StateStats& stats() const { return stats_; }
   const StateTableConfig& config() const { return config_; }
+  // Removes every state of the listener `listener` (a listen address a reload took away: their
+  // bindings name it and never move, §2.4); returns how many.
+  std::size_t remove_listener(std::uint16_t listener);
   // A reload: new lifetimes and temporary cap, applied to every state from now on (each kind's
   // queue stays in order: one lifetime per kind). max_states stays (the index is sized from
   // it at start).

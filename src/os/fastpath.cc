@@ -299,6 +299,18 @@ OsStatus GatewayFastPath::set_home_agents(const std::vector<core::Ipv6Addr>& bef
   return Ok{};
 }
 
+void GatewayFastPath::set_listener(std::uint32_t index, const core::Endpoint4& local) {
+  if (index >= M6T_FP_MAX_LISTENERS) return;
+  m6t_fp_listen k{htonl(local.addr.value), htons(local.port), 0};
+  if (bpf_map_update_elem(bpf_map__fd(hooks_->skel()->maps.gw_listen), &k, &index, BPF_ANY) != 0)
+    ++map_errors_;
+}
+
+void GatewayFastPath::clear_listener(const core::Endpoint4& local) {
+  m6t_fp_listen k{htonl(local.addr.value), htons(local.port), 0};
+  bpf_map_delete_elem(bpf_map__fd(hooks_->skel()->maps.gw_listen), &k);
+}
+
 OsResult<std::unique_ptr<GatewayFastPath>> GatewayFastPath::open_for_test(const Config& c) {
   auto hooks = load_gateway(c, true);
   if (!hooks) return OsError{hooks.error()};

@@ -80,6 +80,10 @@ class GatewayFastPath final : public core::StateMirror {
   // first, so that no packet reaches one that is no longer allowed).
   OsStatus set_home_agents(const std::vector<core::Ipv6Addr>& before,
                            const std::vector<core::Ipv6Addr>& now);
+  // A reload added or removed a listen address. One the programs do not know, or one past
+  // their table, is served by user space (its datagrams pass untouched).
+  void set_listener(std::uint32_t index, const core::Endpoint4& local);
+  void clear_listener(const core::Endpoint4& local);
 
  private:
   GatewayFastPath() = default;

@@ -37,9 +37,22 @@ GatewayDataPath::GatewayDataPath(core::GatewayEngine& engine, os::TunDevice& tun
     p.reserve(os::kBatchSize);
 }
 
+void GatewayDataPath::listeners_changed() {
+  while (pending_.size() < sockets_.size()) {
+    pending_.emplace_back();
+    pending_.back().reserve(os::kBatchSize);
+  }
+  for (std::size_t l = 0; l < sockets_.size(); ++l)
+    if (!sockets_[l]) pending_[l].clear();
+}
+
 void GatewayDataPath::flush(std::size_t listener) {
   auto& items = pending_[listener];
   if (items.empty()) return;
+  if (!sockets_[listener]) {  // removed by a reload (its states went with it)
+    items.clear();
+    return;
+  }
   std::size_t sent = sockets_[listener]->send_batch(items);
   io_.udp_send_errors += items.size() - sent;
   items.clear();

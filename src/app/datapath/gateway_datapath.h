@@ -18,7 +18,7 @@ namespace m6t::app {
 
 class GatewayDataPath {
  public:
-  // sockets[i] is the engine's listener i.
+  // sockets[i] is the engine's listener i (null: removed by a reload).
   GatewayDataPath(core::GatewayEngine& engine, os::TunDevice& tun,
                   const std::vector<std::unique_ptr<os::UdpSocket>>& sockets, DropReport& drops);
 
@@ -28,6 +28,8 @@ class GatewayDataPath {
   void on_udp_errors(std::size_t listener, core::Time now);
 
   const IoCounters& counters() const { return io_; }
+  // A reload added or removed sockets (outside a batch: nothing is pending then).
+  void listeners_changed();
 
  private:
   void flush(std::size_t listener);

@@ -121,6 +121,17 @@ def test_units_start_carry_traffic_reload_and_stop_clean(setup):
     measure("client STATUS= once serving",
             mn.show("m6t-client@client.service", "StatusText")["StatusText"], "")
 
+    # Set up with the unit's ambient capabilities, then without: the gateway keeps none, the
+    # client CAP_NET_ADMIN alone (bit 12), and neither can regain any (bounding set empty).
+    for host, unit, eff in ((gw, "m6t-gateway.service", 0),
+                            (mn, "m6t-client@client.service", 1 << 12)):
+        pid = host.show(unit, "MainPID")["MainPID"]
+        status = dict(line.split(":\t", 1) for line in
+                      host.run(["cat", f"/proc/{pid}/status"]).stdout.splitlines() if ":\t" in line)
+        assert status["Uid"].split()[0] == status["Uid"].split()[1] != "0", status["Uid"]
+        assert int(status["CapEff"], 16) == eff and int(status["CapPrm"], 16) == eff, (unit, status)
+        assert int(status["CapBnd"], 16) == 0 and int(status["CapAmb"], 16) == 0, (unit, status)
+
     # Started natively logging to the journal: its lines carry priorities and its role.
     up = [e for e in m6t_lines(gw, "m6t-gateway.service") if "m6t gateway up" in e["MESSAGE"]]
     assert up and up[0]["PRIORITY"] == "6" and up[0].get("M6T_ROLE") == "gateway", up

@@ -236,9 +236,15 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
                  {"router", u.connected ? json(u.router.to_string()) : json(nullptr)},
                  {"ifindex", u.ifindex}};
   j["keepalive_s"] = seconds(cfg.keepalive_interval);
+  auto unix_at = [&](std::optional<core::Time> t) -> json {
+    return t ? json(unix_seconds(at_wall(*t, now, wall_now))) : json(nullptr);
+  };
   j["last_keepalive_sent_ms_ago"] = ms_ago(engine.last_keepalive_sent(), now);
+  j["last_keepalive_sent_unix"] = unix_at(engine.last_keepalive_sent());
   j["last_keepalive_answered_ms_ago"] = ms_ago(engine.last_keepalive_answered(), now);
+  j["last_keepalive_answered_unix"] = unix_at(engine.last_keepalive_answered());
   j["last_received_ms_ago"] = ms_ago(engine.last_received(), now);
+  j["last_received_unix"] = unix_at(engine.last_received());
   j["unanswered_keepalives"] = engine.unanswered_keepalives();
   auto until = engine.backoff_until();
   j["backoff_remaining_ms"] = until ? json(core::ms_between(now, *until)) : json(nullptr);
@@ -258,6 +264,7 @@ json client_status(const core::ClientEngine& engine, const ClientSettings& setti
   json history = json::array();
   for (auto it = engine.history().rbegin(); it != engine.history().rend(); ++it) {
     history.push_back({{"ago_ms", core::ms_between(it->at, now)},
+                       {"at_unix", unix_seconds(at_wall(it->at, now, wall_now))},
                        {"change", core::to_string(it->change)},
                        {"reason", core::to_string(it->reason)},
                        {"address", opt_str(it->address)},

@@ -94,12 +94,10 @@ void ClientDaemon::apply_events(core::Time now) {
       // A failover (the gateway in use stopped answering) is for the operator to see.
       const bool failover = ev->reason == core::AttachReason::kGatewayUnreachable ||
                             ev->reason == core::AttachReason::kGatewayLost;
-      log_.write(
-          failover ? LogLevel::kWarn : LogLevel::kInfo,
-          std::string("tunnel ") + std::string(core::to_string(ev->change)) + " (" +
-              std::string(core::to_string(ev->reason)) + "): " + ev->address->to_string() +
-              (ev->old_address ? " replaces " + ev->old_address->to_string() : std::string()) +
-              " via gateway " + ev->gateway.to_string());
+      log_.at(failover ? LogLevel::kWarn : LogLevel::kInfo, "tunnel ", core::to_string(ev->change),
+              " (", core::to_string(ev->reason), "): ", ev->address->to_string(),
+              ev->old_address ? " replaces " + ev->old_address->to_string() : std::string(),
+              " via gateway ", ev->gateway.to_string());
     } else {
       // §3: no IPv4 connectivity, no tunnel address and no default route through it.
       if (route_installed_) {

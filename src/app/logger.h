@@ -31,6 +31,11 @@ class Logger {
   LogTarget target() const { return target_; }
   void write(LogLevel l, std::string_view message) const;
 
+  // At a level chosen at run time (a failover is a warning, a plain change is not).
+  template <class... Args>
+  void at(LogLevel l, const Args&... args) const {
+    emit(l, args...);
+  }
   template <class... Args>
   void error(const Args&... args) const {
     emit(LogLevel::kError, args...);

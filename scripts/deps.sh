@@ -14,6 +14,8 @@ packages=(
   # demo and integration tests: namespaces, NAT, traffic
   iproute2 nftables conntrack iputils-ping procps python3 python3-pytest python3-scapy libcap2-bin
   valgrind
+  # the interop tests: strongSwan's IKE daemon and user-space ESP (tests/integration/test_ipsec.py)
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins
   git ca-certificates
 )
 missing=()

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
-from pathlib import Path
 
 import topology as T
 
-SNIFF6 = T.HELPERS / "sniff6.py"
 FULL = 1472          # the default tunnel MTU (section 2.6)
 ICMP_PAYLOAD = 1424  # ping6 -s: 1424 + 8 (ICMPv6) + 40 (IPv6) = 1472 bytes
 
@@ -28,32 +25,6 @@ def ping6_df(ns: T.Namespace, addr: str, size: int, count: int = 1, wait_s: floa
     m = T._PING_RE.search(cp.stdout)
     tx, rx = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
     return T.PingResult(tx, rx, (cp.stdout + cp.stderr).strip(), cp.returncode)
-
-
-class Sniffer:
-    """sniff6.py on one interface of a namespace, until stop()."""
-
-    def __init__(self, topo: T.Topology, ns: T.Namespace, iface: str, name: str,
-                 min_len: int = 1281, udp: bool = False):
-        self.path = topo.rundir / f"{name}.jsonl"
-        ready = topo.rundir / f"{name}.ready"
-        self.proc = ns.spawn(name, [T.PYTHON, SNIFF6, "--iface", iface, "--out", self.path,
-                                    "--min-len", str(min_len), "--ready-file", ready,
-                                    *(["--udp"] if udp else [])])
-        topo.wait_until(lambda: ready.exists() or self.proc.poll() is not None, 10,
-                        f"sniffer on {iface} in {ns.name}")
-        assert ready.exists(), self.proc.log_tail()
-
-    def records(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line]
-
-    def ptbs(self) -> list[dict]:
-        return [r for r in self.records() if "ptb_mtu" in r]
-
-    def stop(self) -> None:
-        self.proc.stop(timeout=3)
 
 
 def same(a: str, b: str) -> bool:
@@ -139,7 +110,7 @@ def test_path_mtu_mode_lowers_one_mn_and_full_size_traffic_flows(make_topology, 
     learned = 1400 - 28
 
     # --- home side -> MN: the first oversized packet lowers that MN's MTU ---------------------
-    ha_cap = Sniffer(topo, topo.ha, "home0", "sniff-ha")
+    ha_cap = T.Sniffer(topo, topo.ha, "home0", "sniff-ha")
     first = ping6_df(topo.ha, mn_addr, ICMP_PAYLOAD, count=1)
     assert first.received == 0, "DF set: the first 1472-byte packet cannot cross 1400"
     topo.wait_until(lambda: ha_cap.ptbs(), 5, "ICMPv6 Packet Too Big at the HA")
@@ -170,8 +141,8 @@ def test_path_mtu_mode_lowers_one_mn_and_full_size_traffic_flows(make_topology, 
     # --- MN -> home side: the client lowers its tunnel and tells its own host --------------
     # The oversized packet is seen leaving the MN encapsulated (with the fast path it never
     # crosses the TUN device's transmit side), the Packet Too Big arriving on the TUN device.
-    mn_cap = Sniffer(topo, topo.mn, "m6t0", "sniff-mn")
-    mn_out = Sniffer(topo, topo.mn, "eth0", "sniff-mn-out", udp=True)
+    mn_cap = T.Sniffer(topo, topo.mn, "m6t0", "sniff-mn")
+    mn_out = T.Sniffer(topo, topo.mn, "eth0", "sniff-mn-out", udp=True)
     first = ping6_df(topo.mn, T.HA_ADDR, ICMP_PAYLOAD, count=1)
     assert first.received == 0, first.output
     topo.wait_until(lambda: mn_cap.ptbs(), 5, "ICMPv6 Packet Too Big on the MN's TUN")

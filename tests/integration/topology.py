@@ -67,6 +67,7 @@ REPO = HERE.parent.parent
 HELPERS = HERE / "helpers"
 PYTHON = "/usr/bin/python3"
 TCPXFER = HELPERS / "tcpxfer.py"
+SNIFF6 = HELPERS / "sniff6.py"
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
 NFT = shutil.which("nft") or "/usr/sbin/nft"
@@ -961,6 +962,33 @@ table ip6 m6tsilence {{
         secs = sent["seconds"]
         return {"sent": sent, "received": received, "ok": ok, "seconds": secs,
                 "mbit_s": nbytes * 8 / 1e6 / secs if secs > 0 else float("inf")}
+
+
+class Sniffer:
+    """sniff6.py on one interface of a namespace, until stop()."""
+
+    def __init__(self, topo: "Topology", ns: "Namespace", iface: str, name: str,
+                 min_len: int = 1281, udp: bool = False, hexdump: bool = False):
+        self.path = topo.rundir / f"{name}.jsonl"
+        ready = topo.rundir / f"{name}.ready"
+        self.proc = ns.spawn(name, [PYTHON, SNIFF6, "--iface", iface, "--out", self.path,
+                                    "--min-len", str(min_len), "--ready-file", ready,
+                                    *(["--udp"] if udp else []),
+                                    *(["--hex"] if hexdump else [])])
+        topo.wait_until(lambda: ready.exists() or self.proc.poll() is not None, 10,
+                        f"sniffer on {iface} in {ns.name}")
+        assert ready.exists(), self.proc.log_tail()
+
+    def records(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line]
+
+    def ptbs(self) -> list[dict]:
+        return [r for r in self.records() if "ptb_mtu" in r]
+
+    def stop(self) -> None:
+        self.proc.stop(timeout=3)
 
 
 def cleanup_stale(verbose: bool = True) -> list[str]:

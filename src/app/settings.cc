@@ -409,6 +409,14 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
              log_level<GatewaySettings>(),
              log_target<GatewaySettings>(),
              fast_path<GatewaySettings>(),
+             text<GatewaySettings>(
+                 "state-dir", "DIR",
+                 "save the active states here (every --state-save-s and at stop) and restore "
+                 "them at start, so that a restart loses no MN; empty: never",
+                 [](auto& s) -> auto& { return s.state_dir; }, any_text),
+             duration<seconds, GatewaySettings>(
+                 "state-save-s", "seconds between two saves of the active states", 1, 3600,
+                 [](auto& s) -> auto& { return s.state_save; }),
          }}),
     {"listen", "home-agent", "temp-lifetime-ms", "active-lifetime-s", "rate", "burst",
      "max-temp-states", "pmtu-age-s", "log-level"}));

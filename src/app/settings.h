@@ -108,6 +108,10 @@ struct GatewaySettings {
   std::string log_level = "info";
   std::string log_target = "auto";  // app/logger.h
   FastPathMode fast_path = FastPathMode::kAuto;
+  // Where the active states are saved for the next start (app/state_store.h); empty: nowhere.
+  std::string state_dir = "/var/lib/m6t";
+  std::chrono::seconds state_save{
+      std::chrono::duration_cast<std::chrono::seconds>(core::wire::kDefaultStateSaveInterval)};
 };
 
 // One --gateway as given (§2.1): an IPv4 address, or a host name the client resolves at each

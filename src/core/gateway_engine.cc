@@ -183,4 +183,66 @@ void GatewayEngine::reconfigure(const GatewayConfig& next) {
   config_.states = states_.config();
 }
 
+StateSnapshot GatewayEngine::snapshot(Time now, std::int64_t now_unix_ms) {
+  StateSnapshot out;
+  out.saved_at_unix_ms = now_unix_ms;
+  out.states.reserve(states_.active_count());
+  states_.for_each_active_folded([&](const State& s) {
+    const Time end = states_.deadline_of(s);
+    if (end <= now) return;  // due at the next expiry
+    SavedState r;
+    r.mn = s.mn;
+    r.remote = s.binding.remote;
+    r.local = s.binding.local;
+    r.remaining = end - now;
+    r.mtu = s.path.mtu;
+    r.mtu_source = s.path.source;
+    r.df = s.path.df;
+    if (s.path.learned() && s.path.expires > now) r.mtu_age_left = s.path.expires - now;
+    r.ifindex = s.ifindex;
+    out.states.push_back(r);
+  });
+  return out;
+}
+
+RestoreCounts GatewayEngine::restore(const StateSnapshot& saved,
+                                     std::span<const Endpoint4> listeners, std::int64_t now_unix_ms,
+                                     Time now) {
+  RestoreCounts n;
+  // A clock set back since the save counts as no time away.
+  const Duration away =
+      std::chrono::milliseconds(std::max<std::int64_t>(0, now_unix_ms - saved.saved_at_unix_ms));
+  for (const SavedState& r : saved.states) {
+    if (r.remaining <= away) {
+      ++n.expired;
+      continue;
+    }
+    auto l = std::find(listeners.begin(), listeners.end(), r.local);
+    if (!config_.mn_prefix.contains(r.mn) || l == listeners.end()) {
+      ++n.foreign;
+      continue;
+    }
+    if (states_.find(r.mn)) {
+      ++n.duplicate;
+      continue;
+    }
+    // A learned path MTU comes back with the rest of its age; otherwise (or without path-MTU
+    // mode now) the path starts as configured.
+    PathMtu path = PathMtu::initial(pmtu_);
+    if (pmtu_.discovery && r.mtu_source == MtuSource::kIcmp && r.mtu_age_left > away) {
+      path.mtu = std::min(r.mtu, pmtu_.configured);
+      path.source = MtuSource::kIcmp;
+      path.df = r.df;
+      path.expires = now + (r.mtu_age_left - away);
+    }
+    const Binding b{r.remote, r.local, static_cast<std::uint16_t>(l - listeners.begin())};
+    if (!states_.restore_active(r.mn, b, path, r.ifindex, r.remaining - away, now)) {
+      ++n.full;
+      continue;
+    }
+    ++n.restored;
+  }
+  return n;
+}
+
 }  // namespace m6t::core

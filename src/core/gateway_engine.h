@@ -13,6 +13,7 @@
 #include "core/path_mtu.h"
 #include "core/random.h"
 #include "core/rate_limiter.h"
+#include "core/state_file.h"
 #include "core/state_table.h"
 #include "core/time.h"
 #include "core/verdict.h"
@@ -51,6 +52,15 @@ struct UdpIn {
   Endpoint4 local;   // our address and port it was sent to
   std::uint16_t listener = 0;
   std::uint32_t ifindex = 0;  // the interface it arrived on (0: unknown); not part of a binding
+};
+
+// What a restart's restore did with the saved states (state_file.h).
+struct RestoreCounts {
+  std::size_t restored = 0;
+  std::size_t expired = 0;    // their lifetime ran out while the gateway was away
+  std::size_t foreign = 0;    // outside the prefix, or for an address no longer listened on
+  std::size_t duplicate = 0;  // the same MN twice in the file
+  std::size_t full = 0;       // beyond --max-states
 };
 
 struct GatewayCounters {
@@ -111,6 +121,15 @@ class GatewayEngine {
   // A listen address a reload took away: its states go (§2.4: their bindings name it); the
   // MNs notice at their next keepalive and attach anew (§2.7). Returns how many.
   std::size_t remove_listener(std::uint16_t listener) { return states_.remove_listener(listener); }
+
+  // A restart without losing an MN (state_file.h): the active states as they stand (their
+  // remaining lifetimes from `now`), and their restoration at the next start, when the time
+  // the gateway was away (wall clock) has not outlived them. `listeners` are the addresses
+  // the daemon listens on, in listener order: a saved binding names one by its address, and a
+  // state whose address is no longer served is not restored (§2.4: its binding cannot move).
+  StateSnapshot snapshot(Time now, std::int64_t now_unix_ms);
+  RestoreCounts restore(const StateSnapshot& saved, std::span<const Endpoint4> listeners,
+                        std::int64_t now_unix_ms, Time now);
 
   const GatewayConfig& config() const { return config_; }
   const GatewayCounters& counters() const { return counters_; }

@@ -53,6 +53,19 @@ Result<State*> StateTable::create_temporary(const Ipv6Addr& mn, const Binding& b
     remove(temp_.front(), temp_);
     ++stats_.evicted_temporary;
   }
+  const std::uint32_t slot = allocate_slot();
+  State& s = states_[slot];
+  s.mn = mn;
+  s.binding = binding;
+  s.kind = StateKind::kTemporary;
+  s.created = s.refreshed = now;
+  index_.insert(hash(mn), slot);
+  temp_.push_back(states_, slot);
+  ++stats_.created;
+  return &s;
+}
+
+std::uint32_t StateTable::allocate_slot() {
   std::uint32_t slot;
   if (!free_.empty()) {
     slot = free_.back();
@@ -61,15 +74,28 @@ Result<State*> StateTable::create_temporary(const Ipv6Addr& mn, const Binding& b
     slot = static_cast<std::uint32_t>(states_.size());
     states_.emplace_back();
   }
+  states_[slot] = State{};
+  return slot;
+}
+
+State* StateTable::restore_active(const Ipv6Addr& mn, const Binding& binding, const PathMtu& path,
+                                  std::uint32_t ifindex, Duration remaining, Time now) {
+  if (find(mn) || size() >= config_.max_states) return nullptr;
+  const std::uint32_t slot = allocate_slot();
   State& s = states_[slot];
-  s = State{};
   s.mn = mn;
   s.binding = binding;
-  s.kind = StateKind::kTemporary;
-  s.created = s.refreshed = now;
+  s.kind = StateKind::kActive;
+  s.path = path;
+  s.ifindex = ifindex;
+  s.created = now;
+  // The lifetime runs from `refreshed`: set it so that the state ends where it would have.
+  s.refreshed = s.last_from_mn =
+      now - (config_.active_lifetime - std::clamp(remaining, Duration{}, config_.active_lifetime));
   index_.insert(hash(mn), slot);
-  temp_.push_back(states_, slot);
-  ++stats_.created;
+  insert_active(slot);
+  ++stats_.restored;
+  if (mirror_) mirror_->activated(s);
   return &s;
 }
 
@@ -106,6 +132,10 @@ Deadline StateTable::next_deadline() const {
 
 void StateTable::requeue_active(std::uint32_t slot) {
   active_.remove(states_, slot);
+  insert_active(slot);
+}
+
+void StateTable::insert_active(std::uint32_t slot) {
   const Time t = states_[slot].refreshed;
   std::uint32_t after = active_.back();
   while (after != kNoSlot && states_[after].refreshed > t)

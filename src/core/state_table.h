@@ -92,6 +92,7 @@ struct StateStats {
   std::uint64_t expired_temporary = 0;
   std::uint64_t expired_active = 0;
   std::uint64_t evicted_temporary = 0;
+  std::uint64_t restored = 0;  // active states restored at start (state_file.h)
 };
 
 class StateTable {
@@ -113,6 +114,20 @@ class StateTable {
   Result<State*> create_temporary(const Ipv6Addr& mn, const Binding& binding, Time now);
   // §3: a temporary state "is marked active". The active lifetime starts now.
   void activate(State& s, Time now);
+  // A restart (state_file.h): an active state as it was saved, its lifetime ending `remaining`
+  // from now (at most the active lifetime). Null, changing nothing, when the MN has a state
+  // already or the table is full.
+  State* restore_active(const Ipv6Addr& mn, const Binding& binding, const PathMtu& path,
+                        std::uint32_t ifindex, Duration remaining, Time now);
+  // Every active state, with what its mirror saw folded in first (a save must not take a
+  // state the fast path kept alive for an idle one).
+  template <class F>
+  void for_each_active_folded(F&& f) {
+    for (std::uint32_t i = active_.front(); i != kNoSlot; i = states_[i].links.next) {
+      if (mirror_) fold_mirror(states_[i]);
+      f(static_cast<const State&>(states_[i]));
+    }
+  }
   // A packet from the MN. §2.4: the active lifetime "is extended each time traffic is
   // exchanged with the MN"; only the MN's own packets count (they alone keep its NAT mapping
   // open). A temporary state's short lifetime is never extended.
@@ -180,6 +195,8 @@ class StateTable {
   // Back into the active list at the place of its `refreshed` (walking from the back: the
   // state was refreshed recently, so the walk is short).
   void requeue_active(std::uint32_t slot);
+  void insert_active(std::uint32_t slot);
+  std::uint32_t allocate_slot();
   // The mirror's last packet times of an active state, folded into it (its counters stay the
   // mirror's: the daemon adds them up for `m6t show`).
   void fold_mirror(State& s);

@@ -85,4 +85,17 @@ inline constexpr auto kDefaultTempLifetime = 1000ms;
 // timeout". Three keepalive intervals: one lost keepalive must not kill a binding.
 inline constexpr auto kDefaultActiveLifetime = 90s;
 
+// --- Saved gateway states (core/state_file.h) --------------------------------------------------
+inline constexpr std::uint8_t kStateFileMagic[8] = {'M', '6', 'T', 'S', 'T', 'A', 'T', 'E'};
+inline constexpr std::uint16_t kStateFileVersion = 1;
+inline constexpr std::size_t kStateFileHeaderLen = 32;
+inline constexpr std::size_t kStateFileRecordLen = 48;
+inline constexpr std::size_t kStateFileTrailerLen = 8;
+// The checksum's key: fixed, so any build reads any file; "m6t-state-file-1" in ASCII.
+inline constexpr std::uint64_t kStateFileKey0 = 0x6d36742d73746174;
+inline constexpr std::uint64_t kStateFileKey1 = 0x652d66696c652d31;
+// How often the gateway saves its active states (and at every stop): a crash loses at most the
+// states activated since, which rebuild themselves at their MN's next packet anyway (§3).
+inline constexpr auto kDefaultStateSaveInterval = 5s;
+
 }  // namespace m6t::wire

@@ -623,5 +623,100 @@ TEST_F(GatewayEngineTest, ReconfigureChangesTheCreationRate) {
   EXPECT_EQ(from_mn(second).drop, Drop::kRateLimited);
 }
 
+constexpr std::int64_t kWallMs = 1'796'000'000'000;
+
+TEST_F(GatewayEngineTest, SnapshotHoldsActiveStatesOnlyWithTheirRemainingLifetime) {
+  establish(0);
+  auto other = ipv6_packet(v6("fd00:db8:1:0:1::7"), kHa);
+  ASSERT_EQ(from_mn(other, ep("198.51.100.1:40001"), kLocal, 500).action, Action::kToTun);
+  auto more = ipv6_packet(kMn, kHa);
+  ASSERT_EQ(from_mn(more, kNat, kLocal, 20000).action, Action::kToTun);  // refreshes kMn
+  const StateSnapshot s = engine_->snapshot(at_ms(30000), kWallMs);
+  EXPECT_EQ(s.saved_at_unix_ms, kWallMs);
+  ASSERT_EQ(s.states.size(), 1u);  // the temporary state is not saved
+  const SavedState& r = s.states[0];
+  EXPECT_EQ(r.mn, kMn);
+  EXPECT_EQ(r.remote, kNat);
+  EXPECT_EQ(r.local, kLocal);
+  EXPECT_EQ(r.remaining, 80s);  // 90 s from the MN's packet at 20 s, seen at 30 s
+  EXPECT_EQ(r.mtu, 1472u);
+  EXPECT_EQ(r.mtu_source, MtuSource::kConfigured);
+}
+
+TEST_F(GatewayEngineTest, ARestoredStateAnswersTheHomeSideAtOnceAndExpiresOnTime) {
+  establish(0);
+  const StateSnapshot saved = engine_->snapshot(at_ms(10000), kWallMs);  // 80 s left
+  SetUp();  // a new process: empty table, another clock
+  const Endpoint4 listeners[] = {ep("203.0.113.2:53"), kLocal};
+  const RestoreCounts n = engine_->restore(saved, listeners, kWallMs + 5000, at_ms(100));
+  EXPECT_EQ(n.restored, 1u);
+  const State* st = engine_->states().find(kMn);
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->kind, StateKind::kActive);
+  EXPECT_EQ(st->binding, (Binding{kNat, kLocal, 1}));  // the listener found by its address
+  EXPECT_EQ(engine_->states().stats().restored, 1u);
+  // The HA reaches the idle MN with no packet from it first, from the address it used.
+  Verdict v = from_home(ipv6_packet(kHa, kMn), 200);
+  EXPECT_EQ(v.action, Action::kToUdp);
+  EXPECT_EQ(v.to, (Binding{kNat, kLocal, 1}));
+  // 80 s left at the save, 5 s of them spent away: it ends 75 s after the restore.
+  engine_->expire(at_ms(100 + 74999));
+  EXPECT_NE(engine_->states().find(kMn), nullptr);
+  engine_->expire(at_ms(100 + 75000));
+  EXPECT_EQ(engine_->states().find(kMn), nullptr);
+}
+
+TEST_F(GatewayEngineTest, RestoreSkipsExpiredForeignAndDuplicateStates) {
+  StateSnapshot saved;
+  saved.saved_at_unix_ms = kWallMs;
+  SavedState ok{kMn, kNat, kLocal, 60s, 1472, MtuSource::kConfigured, false, {}, 0};
+  SavedState expired = ok;
+  expired.mn = v6("fd00:db8:1:0:1::2");
+  expired.remaining = 10s;
+  SavedState outside = ok;
+  outside.mn = v6("fd00:db8:2:0:1::3");  // not in the prefix
+  SavedState unserved = ok;
+  unserved.mn = v6("fd00:db8:1:0:1::4");
+  unserved.local = ep("203.0.113.9:4500");  // no longer listened on
+  saved.states = {ok, expired, outside, unserved, ok};
+  const Endpoint4 listeners[] = {kLocal};
+  // The gateway was away 20 s; a clock set back would count as no time (not tested here).
+  const RestoreCounts n = engine_->restore(saved, listeners, kWallMs + 20000, at_ms(0));
+  EXPECT_EQ(n.restored, 1u);
+  EXPECT_EQ(n.expired, 1u);
+  EXPECT_EQ(n.foreign, 2u);
+  EXPECT_EQ(n.duplicate, 1u);
+  EXPECT_EQ(engine_->states().active_count(), 1u);
+}
+
+TEST_F(GatewayEngineTest, AClockSetBackCountsAsNoTimeAway) {
+  StateSnapshot saved;
+  saved.saved_at_unix_ms = kWallMs;
+  saved.states = {SavedState{kMn, kNat, kLocal, 60s, 1472, MtuSource::kConfigured, false, {}, 0}};
+  const Endpoint4 listeners[] = {kLocal};
+  EXPECT_EQ(engine_->restore(saved, listeners, kWallMs - 3600'000, at_ms(0)).restored, 1u);
+  engine_->expire(at_ms(59999));
+  EXPECT_NE(engine_->states().find(kMn), nullptr);
+}
+
+TEST_F(GatewayEngineTest, ALearnedPathMtuComesBackWithTheRestOfItsAgeInPathMtuMode) {
+  use_pmtu_mode(600s);
+  StateSnapshot saved;
+  saved.saved_at_unix_ms = kWallMs;
+  saved.states = {SavedState{kMn, kNat, kLocal, 60s, 1400, MtuSource::kIcmp, true, 100s, 0}};
+  const Endpoint4 listeners[] = {kLocal};
+  ASSERT_EQ(engine_->restore(saved, listeners, kWallMs + 30000, at_ms(0)).restored, 1u);
+  const State* st = engine_->states().find(kMn);
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->path.mtu, 1400u);
+  EXPECT_EQ(st->path.source, MtuSource::kIcmp);
+  EXPECT_EQ(st->path.expires, at_ms(70000));  // 100 s of age, 30 s spent away
+  // Without path-MTU mode the path starts as configured.
+  SetUp();
+  ASSERT_EQ(engine_->restore(saved, listeners, kWallMs, at_ms(0)).restored, 1u);
+  EXPECT_EQ(engine_->states().find(kMn)->path.mtu, 1472u);
+  EXPECT_EQ(engine_->states().find(kMn)->path.source, MtuSource::kConfigured);
+}
+
 }  // namespace
 }  // namespace m6t::core

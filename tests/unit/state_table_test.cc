@@ -224,5 +224,52 @@ TEST(StateTable, SlotsAreReusedAfterExpiry) {
   EXPECT_EQ(t.stats().evicted_temporary, 0u);
 }
 
+TEST(StateTable, RestoredStatesAreActiveMirroredAndEndWhenTheirSavedLifetimeDoes) {
+  auto t = make();
+  RecordingMirror m;
+  t.set_mirror(&m);
+  const PathMtu path = PathMtu::initial(PathMtuConfig{});
+  // Restored out of order: the expiry list stays sorted by deadline.
+  ASSERT_NE(t.restore_active(v6("fd00::1"), bind("198.51.100.1:1000"), path, 4, 30s, at_ms(0)),
+            nullptr);
+  ASSERT_NE(t.restore_active(v6("fd00::2"), bind("198.51.100.1:1001"), path, 4, 10s, at_ms(0)),
+            nullptr);
+  // Never longer than the active lifetime (90 s here), whatever the file said.
+  ASSERT_NE(t.restore_active(v6("fd00::3"), bind("198.51.100.1:1002"), path, 4, 999s, at_ms(0)),
+            nullptr);
+  EXPECT_EQ(t.restore_active(v6("fd00::1"), bind("198.51.100.9:9"), path, 4, 5s, at_ms(0)),
+            nullptr);  // a duplicate changes nothing
+  EXPECT_EQ(t.find(v6("fd00::1"))->binding, bind("198.51.100.1:1000"));
+  EXPECT_EQ(t.active_count(), 3u);
+  EXPECT_EQ(t.stats().restored, 3u);
+  EXPECT_EQ(t.find(v6("fd00::2"))->ifindex, 4u);
+  EXPECT_EQ(m.calls.size(), 3u);
+  EXPECT_EQ(t.next_deadline(), at_ms(10000));
+  t.expire(at_ms(9999));
+  EXPECT_EQ(t.active_count(), 3u);
+  t.expire(at_ms(10000));
+  EXPECT_EQ(t.find(v6("fd00::2")), nullptr);
+  t.expire(at_ms(30000));
+  EXPECT_EQ(t.find(v6("fd00::1")), nullptr);
+  t.expire(at_ms(89999));
+  ASSERT_NE(t.find(v6("fd00::3")), nullptr);
+  t.expire(at_ms(90000));
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(StateTable, RestoreStopsAtTheTableCapacity) {
+  StateTableConfig c;
+  c.max_states = 2;
+  c.max_temp_states = 2;
+  StateTable t(c, SipKey{1, 2});
+  const PathMtu path = PathMtu::initial(PathMtuConfig{});
+  EXPECT_NE(t.restore_active(v6("fd00::1"), bind("198.51.100.1:1"), path, 0, 5s, at_ms(0)),
+            nullptr);
+  EXPECT_NE(t.restore_active(v6("fd00::2"), bind("198.51.100.1:2"), path, 0, 5s, at_ms(0)),
+            nullptr);
+  EXPECT_EQ(t.restore_active(v6("fd00::3"), bind("198.51.100.1:3"), path, 0, 5s, at_ms(0)),
+            nullptr);
+}
+
 }  // namespace
 }  // namespace m6t::core

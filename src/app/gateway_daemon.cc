@@ -18,9 +18,49 @@ GatewayDaemon::GatewayDaemon(const GatewaySettings& settings, core::RandomSource
       started_(now),
       datapath_(engine_, tun, sockets_, drops_) {}
 
+namespace {
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 void GatewayDaemon::on_timer(core::Time now) {
   engine_.expire(now);
   drops_.report(engine_.counters().drops, now, log_);
+  if (store_ && now >= next_save_) save_states(now);
+}
+
+void GatewayDaemon::use_state_store(StateStore& store, core::Time now) {
+  store_ = &store;
+  next_save_ = now + settings_.state_save;
+  auto loaded = store.load(engine_.config().states.max_states);
+  if (auto* why = std::get_if<std::string>(&loaded)) {
+    // A missing file is the first start (or a clean purge); anything else deserves a look.
+    if (why->ends_with(": no saved states"))
+      log_.info(*why);
+    else
+      log_.warn(*why, ": starting with no state");
+    return;
+  }
+  const auto& saved = std::get<core::StateSnapshot>(loaded);
+  std::vector<core::Endpoint4> listeners;
+  for (const auto& sock : sockets_)
+    listeners.push_back(sock ? sock->local_endpoint() : core::Endpoint4{});
+  const std::int64_t now_wall = wall_ms();
+  const core::RestoreCounts n = engine_.restore(saved, listeners, now_wall, now);
+  log_.info("restored ", n.restored, " active state(s) of ", saved.states.size(), " from ",
+            store.path(), " (saved ", std::max<std::int64_t>(0, now_wall - saved.saved_at_unix_ms),
+            " ms ago; ", n.expired, " expired meanwhile, ", n.foreign,
+            " not for this prefix or listen address, ", n.duplicate, " duplicate, ", n.full,
+            " beyond --max-states)");
+}
+
+void GatewayDaemon::save_states(core::Time now) {
+  next_save_ = now + settings_.state_save;
+  store_->save_async(engine_.snapshot(now, wall_ms()));
+  if (auto e = store_->take_error()) log_.warn("saving the active states: ", *e);
 }
 
 os::OsStatus GatewayDaemon::reconfigure(const GatewaySettings& next) {
@@ -52,10 +92,18 @@ std::size_t GatewayDaemon::remove_listener(std::size_t listener) {
 
 void GatewayDaemon::shutdown(core::Time now) {
   drops_.flush(engine_.counters().drops, now, log_);
+  if (!store_) return;
+  const core::StateSnapshot s = engine_.snapshot(now, wall_ms());
+  if (auto st = store_->save_now(s); !st)
+    log_.warn("saving the active states: ", st.error());
+  else
+    log_.info("saved ", s.states.size(), " active state(s) to ", store_->path());
+  store_ = nullptr;
 }
 
 core::Deadline GatewayDaemon::next_deadline() const {
-  return core::earliest(engine_.next_deadline(), drops_.next_deadline());
+  core::Deadline d = core::earliest(engine_.next_deadline(), drops_.next_deadline());
+  return store_ ? core::earliest(d, next_save_) : d;
 }
 
 void GatewayDaemon::use_fast_path(std::unique_ptr<os::GatewayFastPath> fast,

@@ -13,6 +13,7 @@
 #include "app/fast_path.h"
 #include "app/logger.h"
 #include "app/settings.h"
+#include "app/state_store.h"
 #include "core/gateway_engine.h"
 #include "os/packet_buffer.h"
 #include "os/tun.h"
@@ -44,7 +45,10 @@ class GatewayDaemon {
   // whose states go (their bindings name it, §2.4); returns how many states went.
   std::size_t add_listener(std::unique_ptr<os::UdpSocket> socket);
   std::size_t remove_listener(std::size_t listener);
-  // The daemon stops: logs the drops not yet summarised.
+  // Saved states (state_store.h): restored now from `store` (one log line whatever the file
+  // held), then saved there every --state-save-s and at shutdown.
+  void use_state_store(StateStore& store, core::Time now);
+  // The daemon stops: logs the drops not yet summarised, saves the active states.
   void shutdown(core::Time now);
   core::Deadline next_deadline() const;
 
@@ -67,6 +71,9 @@ class GatewayDaemon {
   GatewayDataPath datapath_;
   std::unique_ptr<os::GatewayFastPath> fast_;
   FastPathStatus fast_status_;
+  void save_states(core::Time now);
+  StateStore* store_ = nullptr;
+  core::Time next_save_{};
 };
 
 }  // namespace m6t::app

@@ -41,7 +41,7 @@ namespace {
 
 bool is_default_dir(const std::string& dir) {
   const std::string base = kControlDir;
-  return dir == base || dir == base + "/claims";
+  return dir == base || dir == base + "/claims" || dir == kStateDir;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Wiring of the gateway: its listening sockets, the TUN device and the MN-prefix route; the
 // rest of a start and stop is DaemonRuntime's.
 #include <sys/epoll.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -11,6 +12,7 @@
 #include "app/preflight.h"
 #include "app/status_model.h"
 #include "os/clock.h"
+#include "os/fs.h"
 #include "os/random.h"
 #include "os/sysctl.h"
 
@@ -59,9 +61,24 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
   auto fast = start_gateway_fast_path(s, ifindex, rt.log(), fast_status);
   if (!fast) return rt.fail(fast.error());
 
+  // The state directory (0700), given to --user at the drop when this start made it or it is
+  // the default one; the saved states come back before anything is served.
+  StateStore store(s.state_dir, s.tun);
+  std::vector<OwnedDir> owned;
+  if (store.enabled()) {
+    const bool existed = dir_exists(store.dir());
+    if (!existed) {
+      if (auto st = os::make_dirs(store.dir()); !st) return rt.fail("--state-dir: " + st.error());
+      if (::chmod(store.dir().c_str(), 0700) < 0)
+        return rt.fail("--state-dir: " + os::errno_error("chmod " + store.dir()).message);
+    }
+    owned.push_back(OwnedDir{store.dir(), existed, false});
+  }
+
   os::SystemRandom rng;
   GatewayDaemon daemon(s, rng, **tun, std::move(sockets), rt.log(), os::mono_now());
   daemon.use_fast_path(std::move(*fast), fast_status);
+  if (store.enabled()) daemon.use_state_store(store, os::mono_now());
   GatewaySettings running = s;
   if (auto st = rt.serve_control(s.control, s.control_group,
                                  [&](const std::string& request) {
@@ -136,7 +153,7 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
   };
   if (auto st = rt.handle_signals(on_hup); !st) return rt.fail(st.error());
   // Everything is set up: from here on no capability is needed (least_privilege.h).
-  if (auto st = rt.drop_privileges({}, gateway_keeps()); !st) return rt.fail(st.error());
+  if (auto st = rt.drop_privileges(owned, gateway_keeps()); !st) return rt.fail(st.error());
   if (s.metrics_listen) {
     if (auto st = rt.serve_metrics(*s.metrics_listen); !st) return rt.fail(st.error());
   }

@@ -88,6 +88,7 @@ class OptionTable {
 };
 
 inline constexpr const char* kControlDir = "/run/m6t";
+inline constexpr const char* kStateDir = "/var/lib/m6t";
 
 // --fast-path: the eBPF programs that forward active states in the kernel (src/bpf).
 // auto: used where they load (said in the log and in `m6t show`), the user-space path alone
@@ -109,9 +110,9 @@ struct GatewaySettings {
   std::string log_target = "auto";  // app/logger.h
   FastPathMode fast_path = FastPathMode::kAuto;
   // Where the active states are saved for the next start (app/state_store.h); empty: nowhere.
-  std::string state_dir = "/var/lib/m6t";
+  std::string state_dir = kStateDir;
   std::chrono::seconds state_save{
-      std::chrono::duration_cast<std::chrono::seconds>(core::wire::kDefaultStateSaveInterval)};
+      std::chrono::duration_cast<std::chrono::seconds>(wire::kDefaultStateSaveInterval)};
 };
 
 // One --gateway as given (§2.1): an IPv4 address, or a host name the client resolves at each

@@ -195,7 +195,8 @@ json gateway_status(const core::GatewayEngine& engine, const GatewaySettings& se
                       {"activated", st.activated},
                       {"expired_temporary", st.expired_temporary},
                       {"expired_active", st.expired_active},
-                      {"evicted_temporary", st.evicted_temporary}};
+                      {"evicted_temporary", st.evicted_temporary},
+                      {"restored", st.restored}};
   const auto& c = engine.counters();
   j["counters"] = {{"udp_in", flow_json(c.udp_in)},
                    {"tun_in", flow_json(c.tun_in)},

@@ -99,7 +99,7 @@ std::string format_gateway(const json& j) {
   const json& st = j["state_stats"];
   o << "  states created " << st["created"] << ", activated " << st["activated"] << ", expired "
     << st["expired_temporary"].get<std::uint64_t>() + st["expired_active"].get<std::uint64_t>()
-    << ", evicted " << st["evicted_temporary"] << "\n";
+    << ", evicted " << st["evicted_temporary"] << ", restored " << st.value("restored", 0) << "\n";
   pmtu_text(o, j);
   drops_text(o, j["drops"]);
   return o.str();

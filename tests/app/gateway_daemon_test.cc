@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include "core/ipv6_packet.h"
 #include "os/fakes/fake_tun.h"
 #include "os/fakes/fake_udp.h"
@@ -159,6 +163,83 @@ TEST_F(GatewayDaemonTest, IcmpFragNeededOnTheSocketLowersTheMtuAndReachesTheHa) 
   EXPECT_EQ(later["states"][0]["mtu"], 1472);
   EXPECT_EQ(later["states"][0]["mtu_source"], "aged");
   EXPECT_TRUE(later["states"][0]["mtu_expires_in_ms"].is_null());
+}
+
+// Saved states (state_store.h) in a directory of the test's own.
+class GatewayStateStoreTest : public GatewayDaemonTest {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "m6t-state-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    GatewayDaemonTest::SetUp();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void establish(core::Time t) {
+    udp_[1]->inject(ipv6_packet(kMn, kHa), ep("198.51.100.1:40000"));
+    daemon_->on_udp_readable(1, t);
+    tun_.inject(ipv6_packet(kHa, kMn));
+    daemon_->on_tun_readable(t);
+  }
+  std::string dir_;
+};
+
+TEST_F(GatewayStateStoreTest, StatesSavedAtTheTimerAndAtShutdownComeBackInTheNextDaemon) {
+  StateStore store(dir_, "m6tgw0");
+  daemon_->use_state_store(store, at_ms(0));  // nothing saved yet
+  EXPECT_EQ(store.path(), dir_ + "/gateway-m6tgw0.state");
+  establish(at_ms(10));
+  // The periodic save: due after --state-save-s (5 s), written by the store's thread.
+  ASSERT_TRUE(daemon_->next_deadline());
+  EXPECT_LE(*daemon_->next_deadline(), at_ms(5000));
+  daemon_->on_timer(at_ms(5000));
+  for (int i = 0; i < 200 && !std::filesystem::exists(store.path()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(std::filesystem::exists(store.path()));
+  EXPECT_EQ(std::filesystem::status(store.path()).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  daemon_->shutdown(at_ms(6000));
+
+  // A new process (another daemon object, another clock): the MN's state is back, bound to
+  // the socket it used, and the home side reaches it at once.
+  std::vector<std::unique_ptr<os::UdpSocket>> socks;
+  std::vector<os::FakeUdp*> udp;
+  for (const auto& l : settings_.listen) {
+    auto sock = std::make_unique<os::FakeUdp>(l);
+    udp.push_back(sock.get());
+    socks.push_back(std::move(sock));
+  }
+  os::FakeTun tun;
+  GatewayDaemon next(settings_, rng_, tun, std::move(socks), log_, at_ms(0));
+  StateStore store2(dir_, "m6tgw0");
+  next.use_state_store(store2, at_ms(0));
+  EXPECT_EQ(next.status(at_ms(1))["state_stats"]["restored"], 1);
+  tun.inject(ipv6_packet(kHa, kMn, 100));
+  next.on_tun_readable(at_ms(2));
+  ASSERT_EQ(udp[1]->sent.size(), 1u);
+  EXPECT_EQ(udp[1]->sent[0].remote, ep("198.51.100.1:40000"));
+  next.shutdown(at_ms(3));
+}
+
+TEST_F(GatewayStateStoreTest, ADamagedFileRestoresNothingAndTheDaemonServes) {
+  StateStore store(dir_, "m6tgw0");
+  std::ofstream(store.path()) << "M6TSTATE and then nonsense";
+  daemon_->use_state_store(store, at_ms(0));
+  EXPECT_EQ(daemon_->status(at_ms(1))["states_total"], 0);
+  establish(at_ms(10));
+  EXPECT_EQ(daemon_->status(at_ms(11))["states_active"], 1);
+  daemon_->shutdown(at_ms(20));  // replaces it with a good file
+  auto loaded = store.load(100);
+  ASSERT_TRUE(std::holds_alternative<core::StateSnapshot>(loaded));
+  EXPECT_EQ(std::get<core::StateSnapshot>(loaded).states.size(), 1u);
+}
+
+TEST_F(GatewayStateStoreTest, AStoreWithoutADirectoryIsDisabled) {
+  StateStore store("", "m6tgw0");
+  EXPECT_FALSE(store.enabled());
+  EXPECT_TRUE(StateStore(dir_ + "/", "x").enabled());
+  EXPECT_EQ(StateStore(dir_ + "/", "x").path(), dir_ + "/gateway-x.state");
 }
 
 }  // namespace

@@ -142,6 +142,8 @@ user = "m6t"
 log-level = "debug"
 log-target = "syslog"
 fast-path = "off"
+state-dir = ""
+state-save-s = 2
 )");
   RawOptions raw;
   ASSERT_FALSE(load_config(path, "gateway", gateway_options().specs(), raw));
@@ -164,6 +166,8 @@ fast-path = "off"
   ASSERT_TRUE(g.metrics_listen.has_value());
   EXPECT_EQ(g.metrics_listen->to_string(), "127.0.0.1:9464");
   EXPECT_EQ(g.fast_path, FastPathMode::kOff);
+  EXPECT_EQ(g.state_dir, "");  // empty: no saved states
+  EXPECT_EQ(g.state_save, std::chrono::seconds(2));
 }
 
 // Reload (reload.h): the file read again, what a reload applies applied, the rest named.

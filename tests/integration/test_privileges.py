@@ -61,7 +61,8 @@ def test_daemons_run_as_user_with_only_the_capabilities_they_need(topo, privdir)
     before = {ns.role: ns.snapshot() for ns in (topo.mn, topo.gw)}
     gw = start(topo, topo.gw, "gateway", "gateway",
                ["--listen", f"{T.GW_OUT}:{T.GW_PORT}", "--prefix", topo.ula,
-                "--home-agent", T.HA_ADDR, "--tun", "m6tgw0"],
+                "--home-agent", T.HA_ADDR, "--tun", "m6tgw0", "--state-dir",
+                str(privdir / "gw-state")],
                privdir / "gw" / "gateway.sock", "m6tgw0")
     topo.wait_gateway_ready(gw)
     claims = privdir / "claims"
@@ -84,8 +85,9 @@ def test_daemons_run_as_user_with_only_the_capabilities_they_need(topo, privdir)
         assert f"running as user {USER}" in d.read_log()
     # The directories the daemons write after the drop belong to the user (the claims one
     # created and given by the client); the control sockets stay root's to query.
-    for sub in ("gw", "cl", "claims"):
+    for sub in ("gw", "cl", "claims", "gw-state"):
         assert (privdir / sub).stat().st_uid == user.pw_uid, sub
+    assert (privdir / "gw-state").stat().st_mode & 0o777 == 0o700
     assert gw.show_json()["states"] and cl.show_json()["address"]
     assert list(claims.glob("*.lock")), "the client holds a claim"
 
@@ -108,6 +110,9 @@ def test_daemons_run_as_user_with_only_the_capabilities_they_need(topo, privdir)
     assert topo.mn.routes6().strip() == "", topo.mn.routes6()
     assert {ns.role: ns.snapshot() for ns in (topo.mn, topo.gw)} == before
     assert not list(claims.glob("*.lock")), "claim left behind"
+    # The gateway saved its states at the stop, as the user, readable by it alone.
+    saved = privdir / "gw-state" / "gateway-m6tgw0.state"
+    assert saved.stat().st_uid == user.pw_uid and saved.stat().st_mode & 0o777 == 0o600
     assert not gw.control.exists() and not cl.control.exists(), "control socket left behind"
     for d in (gw, cl):
         log = d.read_log()

@@ -27,7 +27,7 @@ def test_gateway_under_valgrind_has_no_error_and_no_leak(topo):
             f"--suppressions={Path(__file__).parent / 'valgrind.supp'}",
             str(topo.m6t_bin), "gateway", "--listen", f"{T.GW_OUT}:{T.GW_PORT}",
             "--prefix", topo.ula, "--home-agent", T.HA_ADDR, "--tun", "m6tgw0",
-            "--control", str(control)]
+            "--control", str(control), "--state-dir", str(topo.state_dir(name))]
     gw = topo._register(T.Process(topo.gw, name, argv, topo.log_path(name)))
 
     def ready():

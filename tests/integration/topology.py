@@ -844,6 +844,10 @@ table ip6 m6tsilence {{
         for h in home_agents:
             args += ["--home-agent", h]
         args += ["--tun", tun, *fast_path_args(extra), *extra]
+        if "--state-dir" not in extra:
+            # Per instance (namespaces share the file system): a gateway of another test must
+            # never restore this one's states. The same name restarts with the same states.
+            args += ["--state-dir", str(self.state_dir(name))]
         d = self._register(Daemon(self.gw, name, self.m6t_bin, "gateway", args,
                                   self.rundir / f"{name}.sock", self.log_path(name), tun))
         if wait:
@@ -876,6 +880,9 @@ table ip6 m6tsilence {{
         if wait:
             self.wait_client_address(d)
         return d
+
+    def state_dir(self, gateway_name: str = "gateway") -> Path:
+        return self.rundir / f"state-{gateway_name}"
 
     @property
     def claims_dir(self) -> Path:

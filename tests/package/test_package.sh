@@ -12,6 +12,7 @@ if dpkg-query -W -f='${Status}' m6t 2>/dev/null | grep -q "ok installed"; then
 fi
 [ ! -e /etc/m6t ] || fail "/etc/m6t exists before the installation: not touching it"
 [ ! -e /run/m6t ] || fail "/run/m6t exists before the installation (a daemon running?): not touching it"
+[ ! -e /var/lib/m6t ] || fail "/var/lib/m6t exists before the installation: not touching it"
 
 bash "$root/scripts/package.sh" >/dev/null
 deb=$(ls "$root"/build/m6t_*.deb | head -1)
@@ -46,6 +47,9 @@ getent passwd m6t >/dev/null || fail "the m6t account was not created"
 out=$(/usr/bin/m6t gateway 2>&1) && fail "an unconfigured gateway started"
 echo "$out" | grep -q "missing --listen" || fail "an unconfigured gateway says '$out', not what is missing"
 
+# What a gateway leaves in its StateDirectory= (its saved states) goes with the purge.
+install -d -m 0700 -o m6t -g m6t /var/lib/m6t
+install -m 0600 -o m6t -g m6t /dev/null /var/lib/m6t/gateway-m6tgw0.state
 purge
 trap - EXIT
 if dpkg-query -W -f='${Status}' m6t 2>/dev/null | grep -q "installed"; then
@@ -59,6 +63,7 @@ done <<<"$files"
 [ -z "$left" ] || fail "left after purge:$left"
 [ ! -e /etc/m6t ] || fail "/etc/m6t left after purge"
 [ ! -e /run/m6t ] || fail "/run/m6t left after purge"
+[ ! -e /var/lib/m6t ] || fail "/var/lib/m6t left after purge"
 [ ! -e /usr/share/doc/m6t ] || fail "/usr/share/doc/m6t left after purge"
 ! getent passwd m6t >/dev/null || fail "the m6t account is left after purge"
 ! getent group m6t >/dev/null || fail "the m6t group is left after purge"

@@ -157,6 +157,18 @@ def test_units_start_carry_traffic_reload_and_stop_clean(setup):
     assert mn_state and mn_state["kind"] == "active", "the MN's state did not survive the reload"
     assert topo.mn.ping6(T.HA_ADDR, 2).ok, "traffic after the reload"
 
+    # systemctl restart (an upgrade does the same): the saved state comes back from
+    # StateDirectory= (/var/lib/m6t, 0700, the file 0600 and m6t's), and the HA reaches the MN
+    # at once, before it sends anything.
+    gw.run(["systemctl", "restart", "m6t-gateway.service"])
+    pid = gw.show("m6t-gateway.service", "MainPID")["MainPID"]
+    assert topo.ha.ping6(addr, 1, wait_s=2).ok, "HA -> MN right after the restart"
+    restored = show(gw)
+    assert restored["state_stats"]["restored"] == 1, restored["state_stats"]
+    assert T.Topology.gw_state(restored, addr)["nat"] == mn_state["nat"]
+    perms = gw.run(["stat", "-c", "%a %U", "/var/lib/m6t", "/var/lib/m6t/gateway-m6tgw0.state"])
+    assert perms.stdout.split("\n")[:2] == ["700 m6t", "600 m6t"], perms.stdout
+
     # systemctl stop: nothing left behind.
     mn.run(["systemctl", "stop", "m6t-client@client.service"])
     mn_links = topo.mn.out([T.IP, "-o", "link"])

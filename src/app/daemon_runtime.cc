@@ -112,7 +112,16 @@ constexpr core::Duration kStatusEvery = std::chrono::seconds(5);
 
 void DaemonRuntime::rearm() {
   core::Deadline next = next_deadline_ ? next_deadline_() : core::Deadline{};
-  loop_->set_deadline(core::earliest(next, service_deadline_));
+  loop_->set_deadline(core::earliest(core::earliest(next, service_deadline_), drain_until_));
+}
+
+void DaemonRuntime::set_drain(core::Duration drain, std::function<void()> begin) {
+  drain_ = drain;
+  drain_begin_ = std::move(begin);
+}
+
+void DaemonRuntime::check_drain() {
+  if (drain_until_ && os::mono_now() >= *drain_until_) loop_->stop();
 }
 
 void DaemonRuntime::ready(std::function<std::string()> status) {
@@ -127,6 +136,7 @@ void DaemonRuntime::ready(std::function<std::string()> status) {
   loop_->on_timer([this] {
     if (timer_handler_) timer_handler_();
     service_tick();
+    check_drain();
     rearm();
   });
   service_deadline_ =
@@ -174,6 +184,7 @@ void DaemonRuntime::on_timer(std::function<void()> handler) {
   timer_handler_ = std::move(handler);
   loop_->on_timer([this] {
     if (timer_handler_) timer_handler_();
+    check_drain();
     rearm();
   });
 }
@@ -190,8 +201,15 @@ os::OsStatus DaemonRuntime::handle_signals(std::function<void()> on_hup,
         log_.info("SIGHUP ignored: restart to change settings");
     } else {
       stop_signal_ = sig;
-      loop_->stop();
-      return;
+      if (drain_begin_ && drain_ > core::Duration{} && !drain_until_) {
+        os::notify("STOPPING=1");
+        stopping_sent_ = true;
+        drain_begin_();
+        drain_until_ = os::mono_now() + drain_;
+      } else {
+        loop_->stop();
+        return;
+      }
     }
     rearm();
   });
@@ -212,7 +230,7 @@ os::OsStatus DaemonRuntime::drop_privileges(std::vector<OwnedDir> dirs,
 int DaemonRuntime::run() {
   rearm();
   auto run = loop_->run();
-  os::notify("STOPPING=1");
+  if (!stopping_sent_) os::notify("STOPPING=1");
   if (run) return kExitOk;
   log_.error("event loop: ", run.error());
   return kExitFailure;

@@ -74,8 +74,11 @@ class DaemonRuntime {
   // A reload begins (RELOADING=1) and ends (READY=1 and the status again).
   void reloading();
   void reloaded();
-  // Runs until a stop signal; exit status 0, or 1 when the loop itself failed. STOPPING=1
-  // once it ends.
+  // A stop with a drain: at the first SIGTERM or SIGINT `begin` runs (STOPPING=1 is sent)
+  // and the loop goes on serving for `drain` before it ends; a second signal ends it at once.
+  void set_drain(core::Duration drain, std::function<void()> begin);
+  // Runs until a stop signal (and its drain); exit status 0, or 1 when the loop itself failed.
+  // STOPPING=1 once it ends, or when the drain begins.
   int run();
   // "m6t gateway stopped by Terminated".
   void log_stopped() const;
@@ -129,6 +132,11 @@ class DaemonRuntime {
   std::optional<core::Duration> watchdog_every_;
   core::Deadline service_deadline_;
   int stop_signal_ = 0;
+  core::Duration drain_{};
+  std::function<void()> drain_begin_;
+  core::Deadline drain_until_;
+  bool stopping_sent_ = false;
+  void check_drain();
 };
 
 }  // namespace m6t::app

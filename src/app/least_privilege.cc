@@ -27,7 +27,8 @@ os::OsResult<std::optional<os::UserIds>> lookup_user(os::Privileges& privileges,
   return std::optional<os::UserIds>{*ids};
 }
 
-std::vector<os::Capability> gateway_keeps() {
+std::vector<os::Capability> gateway_keeps(bool announces) {
+  if (announces) return {os::Capability::kNetAdmin};
   return {};
 }
 

@@ -5,7 +5,8 @@
 // and wg-quick do, so that a host without a dedicated account works out of the box; with
 // `--user NAME` (recommended: a system account such as `m6t`) it becomes that user after
 // its TUN device, sockets, netlink sockets, signal handling and control socket exist:
-//  - the gateway keeps no capability: after setup it only moves packets between descriptors
+//  - the gateway keeps no capability (CAP_NET_ADMIN only with --announce, to withdraw its
+//    announced routes before it drains): after setup it only moves packets between descriptors
 //    it already holds; on exit its TUN device (not persistent) disappears when closed, and
 //    the MN-prefix route with it, so nothing needs a capability then either;
 //  - the client keeps CAP_NET_ADMIN, for the tunnel address and routes it installs at every
@@ -45,7 +46,9 @@ bool dir_exists(const std::string& path);
 os::OsResult<std::optional<os::UserIds>> lookup_user(os::Privileges& privileges,
                                                      const std::string& name);
 
-std::vector<os::Capability> gateway_keeps();
+// With --announce the gateway keeps CAP_NET_ADMIN: its announced routes are withdrawn at the
+// stop, before the drain (closing the TUN device would only take them away at the very end).
+std::vector<os::Capability> gateway_keeps(bool announces = false);
 std::vector<os::Capability> client_keeps(bool binds_to_device, bool kernel_allows_bindtodevice);
 
 // Gives the directories to the user as decided above, then drops. An error names what went

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "app/announcer.h"
 #include "app/commands.h"
 #include "app/daemon_runtime.h"
 #include "app/fast_path.h"
@@ -153,7 +154,8 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
   };
   if (auto st = rt.handle_signals(on_hup); !st) return rt.fail(st.error());
   // Everything is set up: from here on no capability is needed (least_privilege.h).
-  if (auto st = rt.drop_privileges(owned, gateway_keeps()); !st) return rt.fail(st.error());
+  if (auto st = rt.drop_privileges(owned, gateway_keeps(!s.announce.empty())); !st)
+    return rt.fail(st.error());
   if (s.metrics_listen) {
     if (auto st = rt.serve_metrics(*s.metrics_listen); !st) return rt.fail(st.error());
   }
@@ -166,8 +168,19 @@ int run_gateway(const GatewaySettings& s, ConfigReload<GatewaySettings>& reload)
                 prefix.to_string(), ", listening on", listening, ", control ", s.control);
   warn_if_not_forwarding(rt.log());
 
+  // Slices (--announce): their routes go into the announce table once everything serves, so
+  // that the routing daemon draws traffic here only then; a stop withdraws them first, then
+  // serves on for --drain-ms while the routers move the slices elsewhere. A crash leaves no
+  // route behind: they go with the TUN device.
+  Announcer announcer(rt.net(), ifindex, s, rt.log());
+  if (auto st = announcer.announce(); !st) return rt.fail(st.error());
+  rt.set_drain(s.drain, [&] {
+    announcer.withdraw();
+    rt.log().info("draining for ", s.drain.count(), " ms");
+  });
   rt.ready([&] { return gateway_status_line(daemon.engine()); });
   int status = rt.run();
+  announcer.withdraw();
   daemon.shutdown(os::mono_now());
   // Leave nothing behind: the route explicitly, then the device (closing it removes it).
   // Without CAP_NET_ADMIN (--user) only the latter is possible; the route goes with it.

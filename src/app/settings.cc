@@ -353,6 +353,34 @@ std::vector<Option<S>> join(std::initializer_list<std::vector<Option<S>>> parts)
   return out;
 }
 
+Option<GatewaySettings> slices() {
+  return {{"announce", OptionKind::kList, "ADDR,PREFIX",
+           "a slice this gateway serves: its IPv4 service address (one of the listen "
+           "addresses) and its part of the MN prefix; their routes go into --announce-table "
+           "while the gateway serves (repeatable)",
+           false, ""},
+          [](const std::vector<std::string>& values, GatewaySettings& s) -> std::optional<Refusal> {
+            std::vector<Slice> out;
+            for (const auto& v : values) {
+              const auto comma = v.find(',');
+              if (comma == std::string::npos)
+                return Refusal{v, "not ADDR,PREFIX (e.g. 203.0.113.10,fd00:db8:1::/52)"};
+              auto a = core::Ipv4Addr::parse(v.substr(0, comma));
+              if (!a) return Refusal{v, "not an IPv4 address before the comma"};
+              const std::string p = v.substr(comma + 1);
+              auto part = Ipv6Prefix::parse(p);
+              if (!part) return Refusal{v, std::string(core::prefix_parse_error(p))};
+              const Slice slice{*a, *part};
+              if (std::find(out.begin(), out.end(), slice) != out.end())
+                return Refusal{v, "given twice"};
+              out.push_back(slice);
+            }
+            s.announce = std::move(out);
+            return std::nullopt;
+          },
+          nullptr};
+}
+
 // The options a reload applies (GatewayEngine::reconfigure, ClientEngine::reconfigure, the
 // log level); every other change waits for a restart.
 template <class S>
@@ -417,6 +445,14 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
              duration<seconds, GatewaySettings>(
                  "state-save-s", "seconds between two saves of the active states", 1, 3600,
                  [](auto& s) -> auto& { return s.state_save; }),
+             slices(),
+             number<GatewaySettings>(
+                 "announce-table", "the routing table the --announce routes go into", 1,
+                 0xffffffffu, [](auto& s) -> auto& { return s.announce_table; }),
+             duration<milliseconds, GatewaySettings>(
+                 "drain-ms",
+                 "at a stop, serve on this long after withdrawing the --announce routes", 0, 60000,
+                 [](auto& s) -> auto& { return s.drain; }),
          }}),
     {"listen", "home-agent", "temp-lifetime-ms", "active-lifetime-s", "rate", "burst",
      "max-temp-states", "pmtu-age-s", "log-level"}));
@@ -667,6 +703,23 @@ std::optional<SettingsError> validate(const RawOptions& raw, GatewaySettings& ou
                  "inside the MN prefix " + prefix.to_string());
   auto& states = out.engine.states;
   states.max_temp_states = std::min(states.max_temp_states, states.max_states);
+  if (!out.announce.empty()) {
+    if (out.announce_table == 0 || (out.announce_table >= 253 && out.announce_table <= 255))
+      return SettingsError{
+          "--announce needs --announce-table N (a table of its own: not main, local or "
+          "default)"};
+    for (const Slice& sl : out.announce) {
+      const std::string text = sl.service.to_string() + "," + sl.part.to_string();
+      if (sl.part.len < prefix.len || !prefix.contains(sl.part.addr))
+        return bad("announce", *find(raw, "announce"), text,
+                   "the part is not inside the MN prefix " + prefix.to_string());
+      if (std::none_of(out.listen.begin(), out.listen.end(),
+                       [&](const Endpoint4& l) { return l.addr == sl.service; }))
+        return bad("announce", *find(raw, "announce"), text,
+                   "the gateway does not listen on " + sl.service.to_string() +
+                       " (every gateway listens on every slice's address)");
+    }
+  }
   if (out.control.empty()) out.control = default_control_path("gateway", out.tun);
   return std::nullopt;
 }

@@ -96,6 +96,15 @@ inline constexpr const char* kStateDir = "/var/lib/m6t";
 enum class FastPathMode : std::uint8_t { kAuto, kOn, kOff };
 std::string_view to_string(FastPathMode m);
 
+// One slice of a cluster of gateways (--announce; docs/deployment.md, "More than one
+// gateway"): the IPv4 service address its MNs are given as --gateway, and its part of the MN
+// prefix (their /80s).
+struct Slice {
+  core::Ipv4Addr service;
+  core::Ipv6Prefix part;
+  bool operator==(const Slice&) const = default;
+};
+
 struct GatewaySettings {
   // The protocol's settings (prefix, home agents, MTU, lifetimes, rates, caps), with the core's
   // defaults.
@@ -113,6 +122,12 @@ struct GatewaySettings {
   std::string state_dir = kStateDir;
   std::chrono::seconds state_save{
       std::chrono::duration_cast<std::chrono::seconds>(wire::kDefaultStateSaveInterval)};
+  // While serving, the routes of these slices (the service address's /32 and the part) are in
+  // routing table `announce_table` for a routing daemon to announce; at a stop they are
+  // withdrawn first and the gateway serves on for `drain` while the routers converge.
+  std::vector<Slice> announce;
+  std::uint32_t announce_table = 0;
+  std::chrono::milliseconds drain{0};
 };
 
 // One --gateway as given (§2.1): an IPv4 address, or a host name the client resolves at each

@@ -101,6 +101,22 @@ class LinuxNetConfig final : public NetConfig {
     return status;
   }
 
+  OsStatus add_table_route(int ifindex, const TableRoute& r) override {
+    alignas(nlmsghdr) char buf[kRequestSize];
+    nlmsghdr* nlh = table_route_request(buf, RTM_NEWROUTE, NLM_F_CREATE, ifindex, r);
+    int err = 0;
+    OsStatus status =
+        nl_.request(nlh, "add route " + r.to_string() + " " + dev_label(ifindex), &err);
+    if (err == EEXIST) return Ok{};
+    return status;
+  }
+
+  OsStatus del_table_route(int ifindex, const TableRoute& r) override {
+    alignas(nlmsghdr) char buf[kRequestSize];
+    nlmsghdr* nlh = table_route_request(buf, RTM_DELROUTE, 0, ifindex, r);
+    return nl_.request(nlh, "del route " + r.to_string() + " " + dev_label(ifindex));
+  }
+
   OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
                      const core::Ipv6Prefix& src) override {
     alignas(nlmsghdr) char buf[kRequestSize];
@@ -160,10 +176,37 @@ class LinuxNetConfig final : public NetConfig {
     return nlh;
   }
 
+  static nlmsghdr* table_route_request(char* buf, std::uint16_t type, std::uint16_t flags,
+                                       int ifindex, const TableRoute& r) {
+    nlmsghdr* nlh = nullptr;
+    auto* rtm = start_request<rtmsg>(buf, type, flags, nlh);
+    rtm->rtm_family = r.ipv4 ? AF_INET : AF_INET6;
+    rtm->rtm_dst_len = static_cast<std::uint8_t>(r.ipv4 ? 32 : r.v6.len);
+    // Tables past 255 exist only as RTA_TABLE; rtm_table then says "see the attribute".
+    rtm->rtm_table = static_cast<std::uint8_t>(r.table < 256 ? r.table : RT_TABLE_UNSPEC);
+    rtm->rtm_protocol = RTPROT_STATIC;
+    // Through a point-to-point device without a next hop: on link.
+    rtm->rtm_scope = RT_SCOPE_LINK;
+    rtm->rtm_type = RTN_UNICAST;
+    if (r.ipv4) {
+      const auto b = r.v4.bytes();
+      mnl_attr_put(nlh, RTA_DST, b.size(), b.data());
+    } else if (r.v6.len > 0) {
+      mnl_attr_put(nlh, RTA_DST, r.v6.addr.b.size(), r.v6.addr.b.data());
+    }
+    mnl_attr_put_u32(nlh, RTA_TABLE, r.table);
+    mnl_attr_put_u32(nlh, RTA_OIF, static_cast<std::uint32_t>(ifindex));
+    return nlh;
+  }
+
   NlSocket nl_;
 };
 
 }  // namespace
+
+std::string TableRoute::to_string() const {
+  return (ipv4 ? v4.to_string() + "/32" : v6.to_string()) + " table " + std::to_string(table);
+}
 
 OsResult<std::unique_ptr<NetConfig>> open_netconfig() {
   auto nl = NlSocket::open(0);

@@ -14,6 +14,17 @@
 
 namespace m6t::os {
 
+// A route in a routing table of the daemon's own, through its device, for a routing daemon to
+// learn and announce (the gateway's --announce): an IPv4 /32 service address or an IPv6 slice
+// of the MN prefix. No metric (the table holds nothing else).
+struct TableRoute {
+  std::uint32_t table = 0;
+  bool ipv4 = false;
+  core::Ipv4Addr v4;  // when ipv4: a /32
+  core::Ipv6Prefix v6;
+  std::string to_string() const;
+};
+
 // What the daemons change. Every call is synchronous (waits for the kernel's ACK); errors
 // carry the kernel's reason, e.g. "del route fd00::/48 dev m6t0 metric 1024: No such process".
 // Adds are idempotent: adding an address or route that is already there succeeds.
@@ -39,6 +50,9 @@ class NetConfig {
                              const core::Ipv6Prefix& src = {}) = 0;
   virtual OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
                              const core::Ipv6Prefix& src = {}) = 0;
+  // Idempotent like add_route; the kernel removes them with the device.
+  virtual OsStatus add_table_route(int ifindex, const TableRoute& r) = 0;
+  virtual OsStatus del_table_route(int ifindex, const TableRoute& r) = 0;
 };
 
 OsResult<std::unique_ptr<NetConfig>> open_netconfig();

@@ -16,6 +16,7 @@ using os::Capability;
 
 TEST(LeastPrivilege, GatewayKeepsNoCapability) {
   EXPECT_TRUE(gateway_keeps().empty());
+  EXPECT_EQ(gateway_keeps(true), (std::vector<os::Capability>{os::Capability::kNetAdmin}));
 }
 
 TEST(LeastPrivilege, ClientKeepsNetAdminAndNetRawOnlyForOldKernelBindToDevice) {

@@ -144,6 +144,9 @@ log-target = "syslog"
 fast-path = "off"
 state-dir = ""
 state-save-s = 2
+announce = ["203.0.113.2,fd00:db8:1::/52"]
+announce-table = 100
+drain-ms = 250
 )");
   RawOptions raw;
   ASSERT_FALSE(load_config(path, "gateway", gateway_options().specs(), raw));
@@ -168,6 +171,9 @@ state-save-s = 2
   EXPECT_EQ(g.fast_path, FastPathMode::kOff);
   EXPECT_EQ(g.state_dir, "");  // empty: no saved states
   EXPECT_EQ(g.state_save, std::chrono::seconds(2));
+  ASSERT_EQ(g.announce.size(), 1u);
+  EXPECT_EQ(g.announce_table, 100u);
+  EXPECT_EQ(g.drain, std::chrono::milliseconds(250));
 }
 
 // Reload (reload.h): the file read again, what a reload applies applied, the rest named.
@@ -411,6 +417,45 @@ void expect_example_matches_defaults(const std::string& file, const std::string&
 TEST(Examples, ShowTheDefaultsOfTheTable) {
   expect_example_matches_defaults("gateway.toml", "gateway", gateway_options());
   expect_example_matches_defaults("client.toml", "client", client_options());
+}
+
+TEST(Settings, AnnouncedSlicesMustLieInThePrefixOnAListenAddressWithATable) {
+  auto gw = [](std::vector<std::string> extra) {
+    RawOptions raw;
+    raw["listen"] = {{"203.0.113.10:4500", "203.0.113.11:4500"}, "--listen"};
+    raw["prefix"] = {{"fd00:db8:1::/48"}, "--prefix"};
+    raw["home-agent"] = {{"2001:db8:1::2"}, "--home-agent"};
+    for (std::size_t i = 0; i + 1 < extra.size(); i += 2) {
+      auto& v = raw[extra[i]];
+      v.values.push_back(extra[i + 1]);
+      v.origin = "--" + extra[i];
+    }
+    GatewaySettings g;
+    auto e = validate(raw, g);
+    return std::pair{e ? e->message : std::string(), g};
+  };
+  auto [ok, g] =
+      gw({"announce", "203.0.113.10,fd00:db8:1::/52", "announce",
+          "203.0.113.11,fd00:db8:1:1000::/52", "announce-table", "100", "drain-ms", "500"});
+  EXPECT_EQ(ok, "");
+  ASSERT_EQ(g.announce.size(), 2u);
+  EXPECT_EQ(g.announce[1].part.to_string(), "fd00:db8:1:1000::/52");
+  EXPECT_EQ(g.announce_table, 100u);
+  EXPECT_EQ(g.drain, std::chrono::milliseconds(500));
+  EXPECT_NE(gw({"announce", "203.0.113.10,fd00:db8:1::/52"}).first.find("--announce-table"),
+            std::string::npos);
+  EXPECT_NE(gw({"announce", "203.0.113.10,fd00:db8:1::/52", "announce-table", "254"})
+                .first.find("not main"),
+            std::string::npos);
+  EXPECT_NE(gw({"announce", "203.0.113.10,fd00:db8:2::/52", "announce-table", "100"})
+                .first.find("not inside the MN prefix"),
+            std::string::npos);
+  EXPECT_NE(gw({"announce", "203.0.113.12,fd00:db8:1::/52", "announce-table", "100"})
+                .first.find("does not listen on 203.0.113.12"),
+            std::string::npos);
+  EXPECT_NE(gw({"announce", "203.0.113.10 fd00:db8:1::/52", "announce-table", "100"})
+                .first.find("not ADDR,PREFIX"),
+            std::string::npos);
 }
 
 }  // namespace

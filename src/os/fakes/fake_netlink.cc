@@ -65,6 +65,14 @@ OsStatus FakeNetConfig::del_route(int ifindex, const core::Ipv6Prefix& dst, std:
   return record(*this, "del_route " + route_text(ifindex, dst, metric, src));
 }
 
+OsStatus FakeNetConfig::add_table_route(int ifindex, const TableRoute& r) {
+  return record(*this, "add_table_route " + std::to_string(ifindex) + " " + r.to_string());
+}
+
+OsStatus FakeNetConfig::del_table_route(int ifindex, const TableRoute& r) {
+  return record(*this, "del_table_route " + std::to_string(ifindex) + " " + r.to_string());
+}
+
 bool FakeIpv4Monitor::drain() {
   return std::exchange(changed_, false);
 }

@@ -24,6 +24,9 @@ class FakeNetConfig final : public NetConfig {
                      const core::Ipv6Prefix& src = {}) override;
   OsStatus del_route(int ifindex, const core::Ipv6Prefix& dst, std::uint32_t metric,
                      const core::Ipv6Prefix& src = {}) override;
+  // "add_table_route 42 203.0.113.10/32 table 100"
+  OsStatus add_table_route(int ifindex, const TableRoute& r) override;
+  OsStatus del_table_route(int ifindex, const TableRoute& r) override;
 
   std::vector<std::string> calls;
   bool fail_next = false;   // the next call fails (then resets)

@@ -174,7 +174,7 @@ std::vector<OptionSpec> subcommand_specs(const std::vector<Subcommand>& table) {
 struct OtherArgs {
   ShowOptions show;
   std::vector<std::string> show_args;
-  std::string ula, subnet, mn_id;
+  std::string ula, subnet, mn_id, slice_bits, slice;
   std::string check_path;
 };
 
@@ -196,11 +196,13 @@ int show_command(OtherArgs& a) {
 }
 
 int prefix_command(const OtherArgs& a) {
-  PrefixOptions p{a.ula, -1, -1};
-  for (auto [name, text, out] :
-       {std::tuple{"subnet", &a.subnet, &p.subnet}, std::tuple{"mn-id", &a.mn_id, &p.mn_id}}) {
+  PrefixOptions p{a.ula, -1, -1, -1, -1};
+  for (auto [name, text, out, max] : {std::tuple{"subnet", &a.subnet, &p.subnet, 65535},
+                                      std::tuple{"mn-id", &a.mn_id, &p.mn_id, 65535},
+                                      std::tuple{"slice-bits", &a.slice_bits, &p.slice_bits, 15},
+                                      std::tuple{"slice", &a.slice, &p.slice, 32767}}) {
     if (text->empty()) continue;
-    auto n = small_number("m6t prefix", name, *text, 65535);
+    auto n = small_number("m6t prefix", name, *text, max);
     if (!n) return kExitUsage;
     *out = *n;
   }
@@ -228,13 +230,20 @@ std::vector<Subcommand> subcommand_table(DaemonArgs& gateway, DaemonArgs& client
              ->type_name("PATH");
        },
        [&a] { return show_command(a); }},
-      {"prefix", "print a fresh RFC 4193 ULA /48, or the /80 of one MN (§2.2)",
+      {"prefix", "print a fresh RFC 4193 ULA /48, a slice of it, or the /80 of one MN (§2.2)",
        [&a](CLI::App* c) {
          c->add_option("--ula", a.ula, "the /48 to use [default: a fresh one]")
              ->type_name("PREFIX/48");
          c->add_option("--subnet", a.subnet, "16-bit subnet ID [0 to 65535, default 0]")
              ->type_name("N");
          c->add_option("--mn-id", a.mn_id, "16-bit MN ID [0 to 65535]")->type_name("N");
+         c->add_option("--slice-bits", a.slice_bits,
+                       "split the /48 into 2^N slices for a cluster of gateways [1 to 15]")
+             ->type_name("N");
+         c->add_option("--slice", a.slice,
+                       "with --slice-bits: that slice's prefix, or with --mn-id the /80 of "
+                       "--subnet within it")
+             ->type_name("N");
        },
        [&a] { return prefix_command(a); }},
       {"check-config",

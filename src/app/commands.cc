@@ -186,16 +186,45 @@ int run_prefix(const PrefixOptions& o) {
     }
     p48 = *p;
   }
+  if ((o.slice < 0) != (o.slice_bits < 0)) {
+    std::fprintf(stderr, "m6t prefix: --slice and --slice-bits go together\n");
+    return kExitUsage;
+  }
   if (o.mn_id < 0) {
     if (o.subnet >= 0) {
       std::fprintf(stderr, "m6t prefix: --subnet needs --mn-id (the /80 of one MN)\n");
       return kExitUsage;
     }
+    if (o.slice >= 0) {
+      auto sp = core::make_slice_prefix(p48, static_cast<unsigned>(o.slice_bits),
+                                        static_cast<std::uint32_t>(o.slice));
+      if (!sp) {
+        std::fprintf(stderr, "m6t prefix: --slice %d: not one of the 2^%d slices\n", o.slice,
+                     o.slice_bits);
+        return kExitUsage;
+      }
+      std::cout << sp->to_string() << "\n";
+      return kExitOk;
+    }
     std::cout << p48.to_string() << "\n";
     return kExitOk;
   }
-  auto p80 = core::make_mn_prefix(p48, static_cast<std::uint16_t>(std::max(o.subnet, 0)),
-                                  static_cast<std::uint16_t>(o.mn_id));
+  std::uint16_t subnet = static_cast<std::uint16_t>(std::max(o.subnet, 0));
+  if (o.slice >= 0) {
+    auto id = core::slice_subnet_id(static_cast<unsigned>(o.slice_bits),
+                                    static_cast<std::uint32_t>(o.slice),
+                                    static_cast<std::uint32_t>(std::max(o.subnet, 0)));
+    if (!id) {
+      std::fprintf(stderr,
+                   "m6t prefix: --slice %d --subnet %d: a slice of %d bits has slices 0 to %d "
+                   "of subnets 0 to %d\n",
+                   o.slice, std::max(o.subnet, 0), o.slice_bits, (1 << o.slice_bits) - 1,
+                   (1 << (16 - o.slice_bits)) - 1);
+      return kExitUsage;
+    }
+    subnet = *id;
+  }
+  auto p80 = core::make_mn_prefix(p48, subnet, static_cast<std::uint16_t>(o.mn_id));
   std::cout << p80->to_string() << "\n";
   return kExitOk;
 }

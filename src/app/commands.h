@@ -32,6 +32,8 @@ struct PrefixOptions {
   std::string ula;  // empty: a fresh one
   int subnet = -1;  // -1: not given
   int mn_id = -1;
+  int slice_bits = -1;  // with slice: the slice's prefix, and subnet counts within it
+  int slice = -1;
 };
 int run_prefix(const PrefixOptions& options);
 

@@ -164,6 +164,26 @@ std::optional<Ipv6Prefix> make_mn_prefix(const Ipv6Prefix& p48, std::uint16_t su
   return p;
 }
 
+std::optional<std::uint16_t> slice_subnet_id(unsigned slice_bits, std::uint32_t slice,
+                                             std::uint32_t subnet) {
+  constexpr unsigned kSubnetBits = wire::kMnPrefixLen - wire::kUlaPrefixLen - 16;  // 16
+  if (slice_bits < 1 || slice_bits >= kSubnetBits) return std::nullopt;
+  const unsigned inner = kSubnetBits - slice_bits;
+  if (slice >= (1u << slice_bits) || subnet >= (1u << inner)) return std::nullopt;
+  return static_cast<std::uint16_t>(slice << inner | subnet);
+}
+
+std::optional<Ipv6Prefix> make_slice_prefix(const Ipv6Prefix& p48, unsigned slice_bits,
+                                            std::uint32_t slice) {
+  auto id = slice_subnet_id(slice_bits, slice, 0);
+  if (!id || p48.len != wire::kUlaPrefixLen) return std::nullopt;
+  Ipv6Prefix p = p48;
+  p.addr.b[6] = static_cast<std::uint8_t>(*id >> 8);
+  p.addr.b[7] = static_cast<std::uint8_t>(*id);
+  p.len = wire::kUlaPrefixLen + slice_bits;
+  return p;
+}
+
 std::uint64_t draw_random48(RandomSource& rng) {
   std::uint64_t v = rng.next_u64() & ((std::uint64_t{1} << wire::kRandomBits) - 1);
   // Mapping the one excluded value onto 1 costs a 2^-48 bias and keeps the draw loop-free.

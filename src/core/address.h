@@ -77,6 +77,15 @@ Ipv6Prefix make_ula48(RandomSource& rng);
 std::optional<Ipv6Prefix> make_mn_prefix(const Ipv6Prefix& p48, std::uint16_t subnet,
                                          std::uint16_t mn_id);
 
+// Slices of a cluster of gateways (docs/deployment.md, "More than one gateway"): the /48 split
+// by the top `slice_bits` (1 to 15) of the 16-bit subnet ID into 2^slice_bits slices of
+// /(48 + slice_bits), each announced by the gateways ranked for it. Slice `slice`'s prefix:
+std::optional<Ipv6Prefix> make_slice_prefix(const Ipv6Prefix& p48, unsigned slice_bits,
+                                            std::uint32_t slice);
+// The subnet ID of subnet `subnet` (0 to 2^(16 - slice_bits) - 1) of that slice.
+std::optional<std::uint16_t> slice_subnet_id(unsigned slice_bits, std::uint32_t slice,
+                                             std::uint32_t subnet);
+
 // 48 random bits as drawn at each new IPv4 attachment (§3). Zero is never drawn: with MN ID 0
 // it would give the Subnet-Router anycast address (RFC 4291 §2.6.1).
 std::uint64_t draw_random48(RandomSource& rng);

@@ -168,6 +168,24 @@ TEST(Cli, APortOutOfRangeSaysPort) {
             "m6t prefix: --subnet 70000: not a whole number from 0 to 65535\n");
 }
 
+TEST(Cli, PrefixGivesASliceAndAnMnInsideIt) {
+  Output slice = run({"prefix", "--ula", "fd00:db8:1::/48", "--slice-bits", "4", "--slice", "3"});
+  EXPECT_EQ(slice.status, kExitOk);
+  EXPECT_EQ(slice.out, "fd00:db8:1:3000::/52\n");
+  Output mn = run({"prefix", "--ula", "fd00:db8:1::/48", "--slice-bits", "4", "--slice", "3",
+                   "--subnet", "5", "--mn-id", "1"});
+  EXPECT_EQ(mn.out, "fd00:db8:1:3005:1::/80\n");
+  Output past = run({"prefix", "--ula", "fd00:db8:1::/48", "--slice-bits", "4", "--slice", "3",
+                     "--subnet", "4096", "--mn-id", "1"});
+  EXPECT_EQ(past.status, kExitUsage);
+  EXPECT_EQ(past.err,
+            "m6t prefix: --slice 3 --subnet 4096: a slice of 4 bits has slices 0 to 15 of "
+            "subnets 0 to 4095\n");
+  EXPECT_EQ(run({"prefix", "--slice", "3"}).status, kExitUsage);
+  EXPECT_EQ(run({"prefix", "--slice-bits", "16", "--slice", "0"}).err,
+            "m6t prefix: --slice-bits 16: not a whole number from 0 to 15\n");
+}
+
 TEST(Cli, AConfigFileThatCannotBeReadSaysWhy) {
   Output r = run({"client", "--config", "/nonexistent/m6t.toml"});
   EXPECT_EQ(r.status, kExitUsage);

@@ -103,6 +103,26 @@ TEST(MnPrefix, IsUlaThenSubnetThenMnId) {
   EXPECT_FALSE(make_mn_prefix(pfx("fd12:3456::/32"), 1, 1)) << "only a /48 is accepted";
 }
 
+TEST(Slices, SplitTheSubnetIdFromItsTopBits) {
+  const Ipv6Prefix p48 = *Ipv6Prefix::parse("fd00:db8:1::/48");
+  EXPECT_EQ(make_slice_prefix(p48, 4, 0)->to_string(), "fd00:db8:1::/52");
+  EXPECT_EQ(make_slice_prefix(p48, 4, 3)->to_string(), "fd00:db8:1:3000::/52");
+  EXPECT_EQ(make_slice_prefix(p48, 8, 255)->to_string(), "fd00:db8:1:ff00::/56");
+  EXPECT_EQ(slice_subnet_id(4, 3, 5), 0x3005);
+  EXPECT_EQ(slice_subnet_id(4, 15, 4095), 0xffff);
+  // An MN of slice 3 lies inside the slice's prefix.
+  const Ipv6Prefix mn = *make_mn_prefix(p48, *slice_subnet_id(4, 3, 5), 1);
+  EXPECT_EQ(mn.to_string(), "fd00:db8:1:3005:1::/80");
+  EXPECT_TRUE(make_slice_prefix(p48, 4, 3)->contains(mn.addr));
+  EXPECT_FALSE(make_slice_prefix(p48, 4, 2)->contains(mn.addr));
+  // Out of range: no slice bits, all 16, a slice or subnet past the split, not a /48.
+  EXPECT_FALSE(make_slice_prefix(p48, 0, 0));
+  EXPECT_FALSE(make_slice_prefix(p48, 16, 0));
+  EXPECT_FALSE(make_slice_prefix(p48, 4, 16));
+  EXPECT_FALSE(slice_subnet_id(4, 3, 4096));
+  EXPECT_FALSE(make_slice_prefix(*Ipv6Prefix::parse("fd00:db8::/32"), 4, 0));
+}
+
 TEST(TunnelAddress, IsPrefix80PlusRandom48) {
   auto p80 = pfx("fd12:3456:789a:1:2::/80");
   Ipv6Addr a = make_tunnel_address(p80, 0x0000aabbccddeeffULL & 0xffffffffffffULL);

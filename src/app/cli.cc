@@ -175,6 +175,8 @@ struct OtherArgs {
   ShowOptions show;
   std::vector<std::string> show_args;
   std::string ula, subnet, mn_id, slice_bits, slice;
+  std::string cluster_path, cluster_node;
+  bool cluster_m6t = false;
   std::string check_path;
 };
 
@@ -246,6 +248,18 @@ std::vector<Subcommand> subcommand_table(DaemonArgs& gateway, DaemonArgs& client
              ->type_name("N");
        },
        [&a] { return prefix_command(a); }},
+      {"cluster",
+       "a node's BIRD 2 configuration, or a gateway's m6t settings, from a cluster description "
+       "(slices over BGP): m6t cluster FILE NODE [--m6t]",
+       [&a](CLI::App* c) {
+         c->add_option("FILE", a.cluster_path, "the cluster description (TOML) [required]")
+             ->required();
+         c->add_option("NODE", a.cluster_node, "a [[gateway]] or [[router]] name [required]")
+             ->required();
+         c->add_flag("--m6t", a.cluster_m6t,
+                     "the gateway's m6t settings (listen, announce) instead of BIRD's");
+       },
+       [&a] { return run_cluster(a.cluster_path, a.cluster_node, a.cluster_m6t); }},
       {"check-config",
        "validate a configuration file, as the daemons would at start (the user exists, the "
        "control socket's directory, the hook...)",
@@ -267,7 +281,7 @@ std::optional<int> before_parsing(const std::vector<std::string>& args, const CL
                                   const std::vector<OptionSpec>& names) {
   if (args.empty())
     return usage_error("m6t",
-                       "no subcommand given (gateway, client, show, prefix, "
+                       "no subcommand given (gateway, client, show, prefix, cluster, "
                        "check-config); see m6t help");
   const std::string& first = args.front();
   if (first == "help") {

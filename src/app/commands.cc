@@ -2,6 +2,11 @@
 
 #include <dirent.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/cluster.h"
 #include "app/metrics.h"
 #include "app/preflight.h"
 #include "app/status_text.h"
@@ -226,6 +232,31 @@ int run_prefix(const PrefixOptions& o) {
   }
   auto p80 = core::make_mn_prefix(p48, subnet, static_cast<std::uint16_t>(o.mn_id));
   std::cout << p80->to_string() << "\n";
+  return kExitOk;
+}
+
+int run_cluster(const std::string& path, const std::string& node, bool m6t_settings) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "m6t cluster: %s: %s\n", path.c_str(), std::strerror(errno));
+    return kExitUsage;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = parse_cluster(text.str(), path);
+  if (auto* e = std::get_if<std::string>(&parsed)) {
+    std::fprintf(stderr, "m6t cluster: %s\n", e->c_str());
+    return kExitUsage;
+  }
+  const Cluster& c = std::get<Cluster>(parsed);
+  const std::string out =
+      m6t_settings ? gateway_settings(c, node, path) : bird_config(c, node, path);
+  if (out.empty()) {
+    std::fprintf(stderr, "m6t cluster: %s: no %s named '%s'\n", path.c_str(),
+                 m6t_settings ? "[[gateway]]" : "[[gateway]] or [[router]]", node.c_str());
+    return kExitUsage;
+  }
+  std::cout << out;
   return kExitOk;
 }
 

@@ -39,4 +39,8 @@ int run_prefix(const PrefixOptions& options);
 
 int run_check_config(const std::string& path);
 
+// m6t cluster FILE NODE [--m6t]: NODE's BIRD configuration (or, with --m6t, a gateway's m6t
+// settings) from a cluster description (cluster.h).
+int run_cluster(const std::string& path, const std::string& node, bool m6t_settings);
+
 }  // namespace m6t::app

@@ -16,6 +16,8 @@ packages=(
   valgrind
   # the interop tests: strongSwan's IKE daemon and user-space ESP (tests/integration/test_ipsec.py)
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
+  # the failover tests' BIRD 2 (taken from Debian's bird2 below): its libraries
+  libssh-gcrypt-4 libreadline8
   git ca-certificates
 )
 missing=()
@@ -41,5 +43,19 @@ if [ ! -x "$root/build/tools/promtool" ] && ! command -v promtool >/dev/null; th
   dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
   mkdir -p "$root/build/tools"
   cp "$tmp/x/usr/bin/promtool" "$root/build/tools/promtool"
+  rm -rf "$tmp"
+fi
+
+# BIRD 2 (tests/integration/test_failover.py runs one per gateway and router namespace) comes
+# from Debian's bird2 package, whose service the tests must never start on the host: only the
+# binaries are taken from it.
+if [ ! -x "$root/build/tools/bird" ]; then
+  echo "== extracting bird and birdcl from Debian's bird2 package"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q bird2 >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && apt-get download -q bird2; })
+  dpkg-deb -x "$tmp"/bird2_*.deb "$tmp/x"
+  mkdir -p "$root/build/tools"
+  cp "$tmp/x/usr/sbin/bird" "$tmp/x/usr/sbin/birdcl" "$root/build/tools/"
   rm -rf "$tmp"
 fi

@@ -90,14 +90,15 @@ def pytest_runtest_call(item):
 
 @pytest.fixture
 def make_topology(request, tmp_path, root):
-    """Factory: make_topology(**options) -> a built Topology, torn down after the test."""
+    """Factory: make_topology(**options) -> a built Topology (or ``cls``, a subclass such as
+    cluster.Cluster), torn down after the test."""
     topos: list[topology.Topology] = []
     setattr(request.node, _TOPO_ATTR, topos)
 
-    def make(**kw) -> topology.Topology:
+    def make(cls=topology.Topology, **kw) -> topology.Topology:
         kw.setdefault("m6t_bin", topology.default_m6t_bin())
         workdir = tmp_path / f"topo{len(topos) + 1}"
-        t = topology.Topology(workdir, **kw)
+        t = cls(workdir, **kw)
         topos.append(t)
         return t.build()
 

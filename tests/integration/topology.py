@@ -278,6 +278,11 @@ class Process:
             self._logf.close()
         return self.returncode
 
+    def signal(self, sig: int) -> None:
+        """Sends `sig` without waiting (a test's deliberate kill or stop: not a crash)."""
+        self.stop_requested = True
+        os.kill(self.popen.pid, sig)
+
     def read_log(self) -> str:
         try:
             return self.log.read_text(errors="replace")

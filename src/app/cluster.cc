@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "app/settings.h"
+
 namespace m6t::app {
 
 namespace {
@@ -56,8 +58,10 @@ class TableReader {
 template <class T>
 auto number(T& out, std::int64_t lo, std::int64_t hi) {
   return [&out, lo, hi](const toml::node& n) -> std::string {
-    auto v = n.value<std::int64_t>();
-    if (!n.is_integer() || !v || *v < lo || *v > hi)
+    // Only an integer is asked for its value: toml++ 3.3 converts a float to an integer with
+    // an unchecked cast (undefined for a large one; found by fuzz/fuzz_cluster.cc).
+    auto v = n.is_integer() ? n.value<std::int64_t>() : std::nullopt;
+    if (!v || *v < lo || *v > hi)
       return "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
     out = static_cast<T>(*v);
     return {};
@@ -90,10 +94,40 @@ auto address(A& out) {
   };
 }
 
+// A BGP session's address: unicast.
+auto session4(core::Ipv4Addr& out) {
+  return [&out](const toml::node& n) -> std::string {
+    if (std::string why = address(out)(n); !why.empty()) return why;
+    if (out.is_unspecified() || out.value >> 28 >= 0xe) return "must be a unicast address";
+    return {};
+  };
+}
+auto session6(core::Ipv6Addr& out) {
+  return [&out](const toml::node& n) -> std::string {
+    if (std::string why = address(out)(n); !why.empty()) return why;
+    if (out.is_unspecified() || out.is_multicast() || out.is_loopback())
+      return "must be a unicast address";
+    return {};
+  };
+}
+
 }  // namespace
 
-std::variant<Cluster, std::string> parse_cluster(std::string_view text_in,
-                                                 const std::string& path) {
+namespace {
+std::variant<Cluster, std::string> parse(std::string_view text_in, const std::string& path);
+}  // namespace
+
+std::variant<Cluster, std::string> parse_cluster(std::string_view text, const std::string& path) {
+  auto r = parse(text, path);
+  // One line, whatever the file held (SettingsError escapes control characters, as for the
+  // daemons' own files: a quoted key or value may hold a newline).
+  if (auto* e = std::get_if<std::string>(&r)) return SettingsError(*e).message;
+  return r;
+}
+
+namespace {
+
+std::variant<Cluster, std::string> parse(std::string_view text_in, const std::string& path) {
   toml::table doc;
   try {
     doc = toml::parse(text_in, path);
@@ -119,6 +153,10 @@ std::variant<Cluster, std::string> parse_cluster(std::string_view text_in,
       r.fail(t->source(), "prefix must be a /48 (§2.2)");
       return r.error();
     }
+    if (std::string why = unusable_mn_prefix(c.prefix); !why.empty()) {
+      r.fail(t->source(), "prefix: " + why);
+      return r.error();
+    }
   }
   std::set<std::string> names;
   auto unique_name = [&](TableReader& r, const toml::table& t, const std::string& name) {
@@ -136,8 +174,8 @@ std::variant<Cluster, std::string> parse_cluster(std::string_view text_in,
     TableReader r(*t, path, "[[router]]");
     r.field("name", true, text(x.name));
     r.field("as", true, number(x.as, 1, 4294967294));
-    r.field("ipv4", true, address(x.ipv4));
-    r.field("ipv6", true, address(x.ipv6));
+    r.field("ipv4", true, session4(x.ipv4));
+    r.field("ipv6", true, session6(x.ipv6));
     r.no_other_keys();
     unique_name(r, *t, x.name);
     if (r.ok() && x.as == c.gateway_as)
@@ -149,8 +187,8 @@ std::variant<Cluster, std::string> parse_cluster(std::string_view text_in,
     ClusterGateway x;
     TableReader r(*t, path, "[[gateway]]");
     r.field("name", true, text(x.name));
-    r.field("ipv4", true, address(x.ipv4));
-    r.field("ipv6", true, address(x.ipv6));
+    r.field("ipv4", true, session4(x.ipv4));
+    r.field("ipv6", true, session6(x.ipv6));
     r.no_other_keys();
     unique_name(r, *t, x.name);
     if (!r.ok()) return r.error();
@@ -163,7 +201,11 @@ std::variant<Cluster, std::string> parse_cluster(std::string_view text_in,
     std::vector<std::string> ranked;
     TableReader r(*t, path, "[[slice]]");
     r.field("slice", true, number(x.index, 0, (1 << c.slice_bits) - 1));
-    r.field("service", true, address(x.service));
+    r.field("service", true, [&](const toml::node& n) -> std::string {
+      if (std::string why = address(x.service)(n); !why.empty()) return why;
+      if (x.service.is_unspecified()) return "must be an address the MNs can be sent to";
+      return unservable_address(x.service);
+    });
     r.field("gateways", true, [&](const toml::node& n) -> std::string {
       const toml::array* a = n.as_array();
       if (!a || a->empty()) return "must list the slice's gateways, best first";
@@ -198,6 +240,8 @@ std::variant<Cluster, std::string> parse_cluster(std::string_view text_in,
   if (c.slices.empty()) return path + ": no [[slice]]";
   return c;
 }
+
+}  // namespace
 
 namespace {
 

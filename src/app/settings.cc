@@ -147,9 +147,8 @@ Option<S> prefix(const char* metavar, const char* help, Get get) {
           [=](const std::vector<std::string>& v, S& s) -> std::optional<Refusal> {
             auto p = Ipv6Prefix::parse(v.back());
             if (!p) return Refusal{v.back(), std::string(core::prefix_parse_error(v.back()))};
-            if (p->addr.is_multicast() || p->addr.is_link_local() || p->addr.is_v4_mapped() ||
-                p->len < 8)
-              return Refusal{v.back(), "not a unicast prefix an MN can be addressed from"};
+            if (std::string why = unusable_mn_prefix(*p); !why.empty())
+              return Refusal{v.back(), why};
             get(s) = *p;
             return std::nullopt;
           },
@@ -353,6 +352,16 @@ std::vector<Option<S>> join(std::initializer_list<std::vector<Option<S>>> parts)
   return out;
 }
 
+Option<GatewaySettings> announce_table() {
+  auto o = number<GatewaySettings>(
+      "announce-table",
+      "the routing table the --announce routes go into (one of its own; required with "
+      "--announce)",
+      1, 0xffffffffu, [](auto& s) -> auto& { return s.announce_table; });
+  o.show = nullptr;  // no default: 0 is no table
+  return o;
+}
+
 Option<GatewaySettings> slices() {
   return {{"announce", OptionKind::kList, "ADDR,PREFIX",
            "a slice this gateway serves: its IPv4 service address (one of the listen "
@@ -399,9 +408,7 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
                  "address and UDP port to serve MNs on (repeatable; §2.1: any port, e.g. 4500, 53, "
                  "3544)",
                  [](auto& s) -> auto& { return s.listen; },
-                 [](const Endpoint4& e) -> std::string {
-                   return e.addr.value >> 28 == 0xe ? "a multicast address cannot be served" : "";
-                 }),
+                 [](const Endpoint4& e) { return unservable_address(e.addr); }),
              prefix<GatewaySettings>(
                  "PREFIX", "the MN prefix routed to the gateway (e.g. a ULA /48)",
                  [](auto& s) -> auto& { return s.engine.mn_prefix; }),
@@ -446,9 +453,7 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
                  "state-save-s", "seconds between two saves of the active states", 1, 3600,
                  [](auto& s) -> auto& { return s.state_save; }),
              slices(),
-             number<GatewaySettings>(
-                 "announce-table", "the routing table the --announce routes go into", 1,
-                 0xffffffffu, [](auto& s) -> auto& { return s.announce_table; }),
+             announce_table(),
              duration<milliseconds, GatewaySettings>(
                  "drain-ms",
                  "at a stop, serve on this long after withdrawing the --announce routes", 0, 60000,
@@ -753,6 +758,16 @@ SettingsError::SettingsError(std::string m) {
 
 std::string_view to_string(FastPathMode m) {
   return core::name_of(kFastPathNames, m);
+}
+
+std::string unservable_address(const core::Ipv4Addr& a) {
+  return a.value >> 28 == 0xe ? "a multicast address cannot be served" : "";
+}
+
+std::string unusable_mn_prefix(const core::Ipv6Prefix& p) {
+  if (p.addr.is_multicast() || p.addr.is_link_local() || p.addr.is_v4_mapped() || p.len < 8)
+    return "not a unicast prefix an MN can be addressed from";
+  return {};
 }
 
 std::string default_control_path(const std::string& role, const std::string& tun) {

@@ -198,4 +198,11 @@ std::string suggestion(const std::string& name, const std::vector<OptionSpec>& s
 
 std::string default_control_path(const std::string& role, const std::string& tun);
 
+// Why a prefix cannot be an MN prefix (multicast, link-local, v4-mapped, shorter than /8), or
+// empty: the gateway's --prefix and a cluster description's prefix share this check.
+std::string unusable_mn_prefix(const core::Ipv6Prefix& p);
+// Why MNs cannot be served on this IPv4 address (multicast), or empty: --listen and a
+// cluster's service addresses share this check.
+std::string unservable_address(const core::Ipv4Addr& a);
+
 }  // namespace m6t::app

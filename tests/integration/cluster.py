@@ -16,7 +16,6 @@ factory: ``make_topology(cls=cluster.Cluster)``).
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import time
 from pathlib import Path

@@ -31,7 +31,8 @@ man -w m6t | grep -q '/usr/share/man/man8/m6t.8' || fail "man -w m6t finds no m6
 man -w 5 m6t.toml | grep -q 'man5/m6t.toml.5' || fail "man -w 5 m6t.toml finds no m6t.toml(5)"
 for f in /lib/systemd/system/m6t-gateway.service /lib/systemd/system/m6t-client@.service \
   /usr/share/bash-completion/completions/m6t /usr/share/doc/m6t/examples/gateway.toml \
-  /usr/share/doc/m6t/examples/client.toml /usr/share/doc/m6t/examples/strongswan/mn/swanctl.conf \
+  /usr/share/doc/m6t/examples/client.toml /usr/share/doc/m6t/examples/cluster.toml \
+  /usr/share/doc/m6t/examples/strongswan/mn/swanctl.conf \
   /usr/share/doc/m6t/examples/strongswan/ha/swanctl.conf /usr/share/doc/m6t/examples/umip/mip6d-mn.conf \
   /usr/lib/sysusers.d/m6t.conf /usr/lib/tmpfiles.d/m6t.conf; do
   [ -f "$f" ] || fail "$f is not installed"

@@ -147,6 +147,7 @@ std::variant<Cluster, std::string> parse(std::string_view text_in, const std::st
     r.field("bfd-interval-ms", false, number(c.bfd_interval_ms, 10, 10000));
     r.field("bfd-multiplier", false, number(c.bfd_multiplier, 2, 255));
     r.field("drain-ms", false, number(c.drain_ms, 0, 60000));
+    r.field("burst", false, number(c.burst, 1, 1000000));
     r.no_other_keys();
     if (!r.ok()) return r.error();
     if (c.prefix.len != 48) {
@@ -371,6 +372,7 @@ std::string gateway_settings(const Cluster& c, const std::string& name, const st
     first = false;
   }
   o << "]\nannounce-table = " << c.announce_table << "\ndrain-ms = " << c.drain_ms << "\n";
+  if (c.burst) o << "burst = " << c.burst << "\n";
   return o.str();
 }
 

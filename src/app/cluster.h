@@ -52,6 +52,9 @@ struct Cluster {
   std::uint32_t bfd_interval_ms = 100;
   std::uint32_t bfd_multiplier = 3;
   std::uint32_t drain_ms = 1000;
+  // The gateways' state creations at once per IPv4 address (--burst), when given: at least the
+  // MNs behind one NAT address that may fail over together (docs/deployment.md).
+  std::uint32_t burst = 0;
   std::vector<ClusterRouter> routers;
   std::vector<ClusterGateway> gateways;
   std::vector<ClusterSlice> slices;

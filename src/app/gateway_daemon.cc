@@ -35,7 +35,9 @@ void GatewayDaemon::on_timer(core::Time now) {
 void GatewayDaemon::use_state_store(StateStore& store, core::Time now) {
   store_ = &store;
   next_save_ = now + settings_.state_save;
-  auto loaded = store.load(engine_.config().states.max_states);
+  // Any file a gateway of ours can have written is read (a lower --max-states than at the
+  // save restores as many as fit, and counts the rest).
+  auto loaded = store.load(wire::kMaxStatesLimit);
   if (auto* why = std::get_if<std::string>(&loaded)) {
     // A missing file is the first start (or a clean purge); anything else deserves a look.
     if (why->ends_with(": no saved states"))
@@ -59,7 +61,7 @@ void GatewayDaemon::use_state_store(StateStore& store, core::Time now) {
 
 void GatewayDaemon::save_states(core::Time now) {
   next_save_ = now + settings_.state_save;
-  store_->save_async(engine_.snapshot(now, wall_ms()));
+  store_->save_async(engine_.snapshot(now, wall_ms(), /*fold=*/false));
   if (auto e = store_->take_error()) log_.warn("saving the active states: ", *e);
 }
 

@@ -430,10 +430,11 @@ const OptionTable<GatewaySettings> kGatewayOptions(reloadable(
                  "burst", "state creations at once per IPv4 address", 1, 1000000,
                  [](auto& s) -> auto& { return s.engine.creation_rate.burst; }),
              number<GatewaySettings>(
-                 "max-states", "cap on states", 1, 16000000,
+                 "max-states", "cap on states", 1, wire::kMaxStatesLimit,
                  [](auto& s) -> auto& { return s.engine.states.max_states; }),
              number<GatewaySettings>(
-                 "max-temp-states", "cap on temporary states (at most --max-states)", 1, 16000000,
+                 "max-temp-states", "cap on temporary states (at most --max-states)", 1,
+                 wire::kMaxStatesLimit,
                  [](auto& s) -> auto& { return s.engine.states.max_temp_states; }),
              control<GatewaySettings>("gateway"),
              control_group<GatewaySettings>(),

@@ -1,11 +1,11 @@
 // The gateway's saved active states on disk (--state-dir; the format is core/state_file.h's):
 // DIR/gateway-TUN.state, mode 0600 in a 0700 directory, replaced atomically at each save.
 //
-// Saves are encoded on the loop (a copy of the active states: 48 bytes each) and written by a
-// thread of their own, so that the write and its fsync never hold up packets; the stop's last
-// save is written before the daemon exits. The thread only writes files: it takes no state of
-// the engine, no lock the loop holds while it forwards, and logs nothing (the loop reports
-// its errors, once per kind of failure).
+// Saves are encoded on the loop (a copy of the active states: 48 bytes each, without asking
+// the fast path about each) and written by a thread of their own, so that the write and its
+// fsync never hold up packets; the stop's last save is written before the daemon exits. The thread
+// only writes files: it takes no state of the engine, no lock the loop holds while it forwards, and
+// logs nothing (the loop reports its errors, once per kind of failure).
 #pragma once
 
 #include <condition_variable>

@@ -1,6 +1,7 @@
 #include "core/gateway_engine.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/ipv6_packet.h"
 
@@ -183,11 +184,11 @@ void GatewayEngine::reconfigure(const GatewayConfig& next) {
   config_.states = states_.config();
 }
 
-StateSnapshot GatewayEngine::snapshot(Time now, std::int64_t now_unix_ms) {
+StateSnapshot GatewayEngine::snapshot(Time now, std::int64_t now_unix_ms, bool fold) {
   StateSnapshot out;
   out.saved_at_unix_ms = now_unix_ms;
   out.states.reserve(states_.active_count());
-  states_.for_each_active_folded([&](const State& s) {
+  states_.for_each_active(fold, [&](const State& s) {
     const Time end = states_.deadline_of(s);
     if (end <= now) return;  // due at the next expiry
     SavedState r;
@@ -212,20 +213,38 @@ RestoreCounts GatewayEngine::restore(const StateSnapshot& saved,
   // A clock set back since the save counts as no time away.
   const Duration away =
       std::chrono::milliseconds(std::max<std::int64_t>(0, now_unix_ms - saved.saved_at_unix_ms));
+  std::vector<const SavedState*> eligible;
+  eligible.reserve(saved.states.size());
   for (const SavedState& r : saved.states) {
-    if (r.remaining <= away) {
+    if (r.remaining <= away)
       ++n.expired;
-      continue;
-    }
-    auto l = std::find(listeners.begin(), listeners.end(), r.local);
-    if (!config_.mn_prefix.contains(r.mn) || l == listeners.end()) {
+    else if (!config_.mn_prefix.contains(r.mn) ||
+             std::find(listeners.begin(), listeners.end(), r.local) == listeners.end())
       ++n.foreign;
-      continue;
-    }
-    if (states_.find(r.mn)) {
+    else
+      eligible.push_back(&r);
+  }
+  // When they do not all fit (a smaller --max-states than at the save), those with the most
+  // life left stay: the MNs heard from last. Of an MN saved twice, the longer-lived copy.
+  std::stable_sort(eligible.begin(), eligible.end(), [](const SavedState* a, const SavedState* b) {
+    return a->remaining > b->remaining;
+  });
+  const std::size_t room =
+      config_.states.max_states - std::min<std::size_t>(config_.states.max_states, states_.size());
+  std::set<Ipv6Addr> taken;
+  std::vector<const SavedState*> take;
+  for (const SavedState* r : eligible) {
+    if (states_.find(r->mn) || !taken.insert(r->mn).second)
       ++n.duplicate;
-      continue;
-    }
+    else if (take.size() == room)
+      ++n.full;
+    else
+      take.push_back(r);
+  }
+  // In the order they end: each goes to the back of the expiry list at once (in any other
+  // order the list is walked for each: O(N^2) for N states).
+  for (auto it = take.rbegin(); it != take.rend(); ++it) {
+    const SavedState& r = **it;
     // A learned path MTU comes back with the rest of its age; otherwise (or without path-MTU
     // mode now) the path starts as configured.
     PathMtu path = PathMtu::initial(pmtu_);
@@ -235,12 +254,13 @@ RestoreCounts GatewayEngine::restore(const StateSnapshot& saved,
       path.df = r.df;
       path.expires = now + (r.mtu_age_left - away);
     }
-    const Binding b{r.remote, r.local, static_cast<std::uint16_t>(l - listeners.begin())};
-    if (!states_.restore_active(r.mn, b, path, r.ifindex, r.remaining - away, now)) {
+    const auto listener = static_cast<std::uint16_t>(
+        std::find(listeners.begin(), listeners.end(), r.local) - listeners.begin());
+    if (states_.restore_active(r.mn, Binding{r.remote, r.local, listener}, path, r.ifindex,
+                               r.remaining - away, now))
+      ++n.restored;
+    else
       ++n.full;
-      continue;
-    }
-    ++n.restored;
   }
   return n;
 }

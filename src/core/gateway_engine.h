@@ -127,7 +127,11 @@ class GatewayEngine {
   // the gateway was away (wall clock) has not outlived them. `listeners` are the addresses
   // the daemon listens on, in listener order: a saved binding names one by its address, and a
   // state whose address is no longer served is not restored (§2.4: its binding cannot move).
-  StateSnapshot snapshot(Time now, std::int64_t now_unix_ms);
+  // `fold`: first fold in what the mirror saw of each state (exact lifetimes, one mirror query
+  // per state: for the last save at a stop); without it the remaining lifetimes are lower
+  // bounds (the mirror's packets since the state's last requeue are not counted), which is
+  // what the periodic saves take, so that they cost the loop no query per state.
+  StateSnapshot snapshot(Time now, std::int64_t now_unix_ms, bool fold = true);
   RestoreCounts restore(const StateSnapshot& saved, std::span<const Endpoint4> listeners,
                         std::int64_t now_unix_ms, Time now);
 

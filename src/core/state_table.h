@@ -119,12 +119,12 @@ class StateTable {
   // already or the table is full.
   State* restore_active(const Ipv6Addr& mn, const Binding& binding, const PathMtu& path,
                         std::uint32_t ifindex, Duration remaining, Time now);
-  // Every active state, with what its mirror saw folded in first (a save must not take a
-  // state the fast path kept alive for an idle one).
+  // Every active state; with `fold`, with what its mirror saw folded in first (so that a
+  // state the fast path kept alive is not taken for an idle one).
   template <class F>
-  void for_each_active_folded(F&& f) {
+  void for_each_active(bool fold, F&& f) {
     for (std::uint32_t i = active_.front(); i != kNoSlot; i = states_[i].links.next) {
-      if (mirror_) fold_mirror(states_[i]);
+      if (fold && mirror_) fold_mirror(states_[i]);
       f(static_cast<const State&>(states_[i]));
     }
   }

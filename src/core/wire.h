@@ -84,6 +84,8 @@ inline constexpr auto kDefaultTempLifetime = 1000ms;
 // §6.1.3: an active state goes when no traffic was seen "for more than the expected NAT GW
 // timeout". Three keepalive intervals: one lost keepalive must not kill a binding.
 inline constexpr auto kDefaultActiveLifetime = 90s;
+// The largest --max-states (and so the most states a saved file of ours can hold).
+inline constexpr std::uint32_t kMaxStatesLimit = 16'000'000;
 
 // --- Saved gateway states (core/state_file.h) --------------------------------------------------
 inline constexpr std::uint8_t kStateFileMagic[8] = {'M', '6', 'T', 'S', 'T', 'A', 'T', 'E'};

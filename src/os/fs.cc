@@ -29,25 +29,17 @@ OsStatus make_dirs(const std::string& dir) {
   return Ok{};
 }
 
-OsStatus make_private_dir(const std::string& dir, uid_t uid, gid_t gid) {
-  if (const auto slash = dir.find_last_of('/'); slash != std::string::npos && slash > 0) {
-    if (auto r = make_dirs(dir.substr(0, slash)); !r) return r;
-  }
-  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return errno_error("mkdir " + dir);
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return errno_error("open " + dir);
-  if (::fchown(fd.get(), uid, gid) < 0) return errno_error("chown " + dir);
-  if (::fchmod(fd.get(), 0700) < 0) return errno_error("chmod " + dir);
-  return Ok{};
-}
-
 OsStatus write_file_atomic(const std::string& path, std::span<const std::uint8_t> data) {
   const std::string tmp = path + ".tmp";
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) return errno_error("open " + tmp);
     // An older PATH.tmp of another mode keeps it through O_CREAT: set it.
-    if (::fchmod(fd.get(), 0600) < 0) return errno_error("chmod " + tmp);
+    if (::fchmod(fd.get(), 0600) < 0) {
+      const OsError e = errno_error("chmod " + tmp);
+      ::unlink(tmp.c_str());
+      return e;
+    }
     std::size_t done = 0;
     while (done < data.size()) {
       const ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
@@ -79,7 +71,8 @@ OsStatus write_file_atomic(const std::string& path, std::span<const std::uint8_t
 
 OsResult<std::optional<std::vector<std::uint8_t>>> read_file(const std::string& path,
                                                              std::size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO in its place must not hang the start (it is refused below).
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd) {
     if (errno == ENOENT) return std::optional<std::vector<std::uint8_t>>{};
     return errno_error("open " + path);

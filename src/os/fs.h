@@ -2,8 +2,6 @@
 // gateway's saved states under its state directory.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -16,10 +14,6 @@ namespace m6t::os {
 
 // Creates the missing directories of `dir` (like mkdir -p), mode 0755 whatever the umask.
 OsStatus make_dirs(const std::string& dir);
-
-// A directory only `uid` (and root) may enter: created if missing (its parents as make_dirs
-// does), then owned by uid:gid with mode 0700, whatever it was.
-OsStatus make_private_dir(const std::string& dir, uid_t uid, gid_t gid);
 
 // Replaces `path` with `data` so that a reader, or a crash at any point, sees the old file or
 // the new one whole, never a part: written to PATH.tmp (mode 0600, not following a symlink),

@@ -194,6 +194,16 @@ table ip m6tfilter {
         self.wait_until(ok, timeout, f"R to route the slices as {want}", interval=0.05)
         return time.monotonic() - t0
 
+    def bgp_imports(self, session: str) -> tuple[int, int]:
+        """R's BGP session `session` (gw1_4, gw2_6...): the routes it holds from that gateway
+        and the updates it has received in all (BIRD's `show protocols all`)."""
+        out = self.birdc("r1", "show", "protocols", "all", session)
+        routes = re.search(r"Routes:\s+(\d+) imported", out)
+        updates = re.search(r"Import updates:\s+(\d+)", out)
+        if not routes or not updates:
+            raise AssertionError(f"no route counts for {session}:\n{out}")
+        return int(routes.group(1)), int(updates.group(1))
+
     def announced(self, node: str) -> list[str]:
         """The routes in gateway `node`'s announce table (what its BIRD learns)."""
         ns = self.gws[int(node[2:]) - 1]
@@ -236,8 +246,9 @@ class Pinger:
         points = [start, *(t for t, _ in inside), end]
         gap = max(b - a for a, b in zip(points, points[1:]))
         seqs = sorted(q for _, q in inside)
-        lost = (seqs[-1] - seqs[0] + 1 - len(set(seqs))) if seqs else -1
-        return gap, lost
+        if not seqs:  # nothing answered in the window: all of it lost
+            return gap, round((end - start) / self.interval)
+        return gap, seqs[-1] - seqs[0] + 1 - len(set(seqs))
 
     def stop(self) -> None:
         self.proc.stop(timeout=3)

@@ -48,12 +48,21 @@ def same_state(topo, node, addr):
 
 def test_slices_move_on_death_drain_and_silent_failure_and_come_back(make_topology, m6t_bin,
                                                                        bird, measure):
-    topo = up(make_topology, gateway_extra=["--state-save-s", "1"])
+    # Saves every second, so that gw1's return finds the MN's state; a short active lifetime,
+    # so that a gateway the slice left forgets the MN before the next step (each step then
+    # rebuilds the state where the slice goes).
+    extra = ["--state-save-s", "1", "--active-lifetime-s", "5"]
+    topo = up(make_topology, gateway_extra=extra)
     # Each gateway announces two routes per slice it is ranked for (the service address's /32
     # and the slice's part), no more; each slice goes to its first-ranked gateway.
     for node in ("gw1", "gw2", "gw3"):
         routes = topo.announced(node)
         assert sorted(routes) == sorted(C.SERVICES + C.SLICE_PARTS), (node, routes)
+    # What R holds from each over BGP: one route per slice and family, and no update while
+    # nothing starts, stops or fails (the routes are not per MN, nor per packet).
+    before = {f"{g}_{af}": topo.bgp_imports(f"{g}_{af}") for g in ("gw1", "gw2", "gw3")
+              for af in (4, 6)}
+    assert all(routes == 3 for routes, _ in before.values()), before
     cl = topo.start_client(gateways=[f"{C.SERVICES[0]}:4500"], subnet=5)
     addr = topo.establish(cl)
     s1 = same_state(topo, "gw1", addr)
@@ -63,6 +72,8 @@ def test_slices_move_on_death_drain_and_silent_failure_and_come_back(make_topolo
     ping = C.Pinger(topo.mn, T.HA_ADDR, "ping-100pps")
     ping.wait_answers(time.time(), 20)
     time.sleep(1.2)  # a save of gw1's states (--state-save-s 1) with the MN's in it
+    after = {s: topo.bgp_imports(s) for s in before}
+    assert after == before, f"BGP updates while nothing changed: {before} -> {after}"
 
     # 1. gw1's m6t dies (SIGKILL): its TUN device goes, the kernel takes its announced routes
     #    with it, BIRD withdraws them, R moves slice 0 to gw2; the MN's next packets rebuild
@@ -84,7 +95,7 @@ def test_slices_move_on_death_drain_and_silent_failure_and_come_back(make_topolo
     # 2. gw1 returns: it restores the MN's state it had saved, announces slice 0 again, and R
     #    moves it back.
     t0 = time.time()
-    topo.start_cluster_gateway("gw1", extra=["--state-save-s", "1"])
+    topo.start_cluster_gateway("gw1", extra=extra)
     back = topo.wait_slices(ALL_FIRST, timeout=10)
     measure("first gateway back (ready) -> R routes slice 0 to it again", back)
     ping.wait_answers(time.time(), 20)
@@ -94,6 +105,8 @@ def test_slices_move_on_death_drain_and_silent_failure_and_come_back(make_topolo
     g1 = topo.gateways["gw1"].show_json()
     assert g1["state_stats"]["restored"] == 1, g1["state_stats"]
     assert same_state(topo, "gw1", addr)["nat"] == s1["nat"]
+    topo.wait_until(lambda: same_state(topo, "gw2", addr) is None, 10,
+                    "gw2 to forget the MN (its slice left)")
     time.sleep(1.2)
 
     # 3. A stop with drain (SIGTERM, drain-ms 1000 from the cluster file): the routes go
@@ -110,15 +123,19 @@ def test_slices_move_on_death_drain_and_silent_failure_and_come_back(make_topolo
     measure("stop with drain: requests lost at 100 packets/s", lost, "pkts")
     measure("stop with drain: SIGTERM -> exit", drain_took)
     assert lost <= 2, (gap, lost)
+    s3 = same_state(topo, "gw2", addr)
+    assert s3 and s3["kind"] == "active" and s3["nat"] == s1["nat"], s3
     log = topo.gateways["gw1"].read_log()
     assert "withdrew 6 announced route(s)" in log and "draining for 1000 ms" in log, log[-2000:]
     assert drain_took >= 1.0
 
     # 4. gw1 back, then a silent host failure: everything it sends or receives is dropped. R's
     #    BFD session to it times out and R moves the slice.
-    topo.start_cluster_gateway("gw1")
+    topo.start_cluster_gateway("gw1", extra=extra)
     topo.wait_slices(ALL_FIRST, timeout=10)
     ping.wait_answers(time.time(), 20)
+    topo.wait_until(lambda: same_state(topo, "gw2", addr) is None, 10,
+                    "gw2 to forget the MN again")
     t0 = time.time()
     topo.gws[0].nft("""
 table inet m6tsilent {
@@ -133,7 +150,7 @@ table inet m6tsilent {
     ping.wait_answers(time.time(), 20)
     gap, lost = ping.outage(t0 - 0.5, time.time())
     measure("silent host failure: MN outage", gap)
-    assert gap < 1.5, gap
+    assert gap < 1.0, gap
     sessions = topo.birdc("r1", "show", "bfd", "sessions")
     gw1_line = [line for line in sessions.splitlines() if line.startswith(C.gw_addr4(1) + " ")]
     assert gw1_line and " Down " in gw1_line[0], sessions
@@ -177,9 +194,11 @@ def test_an_idle_mn_is_back_within_its_keepalive_interval_and_says_why(make_topo
 def test_200_mns_behind_one_nat_address_fail_over_together(make_topology, m6t_bin, bird,
                                                             measure):
     # The rule (docs/deployment.md): a gateway's creation burst per IPv4 address must hold
-    # every MN behind one NAT address that may fail over to it at once; here 200.
+    # every MN behind one NAT address that may fail over to it at once: here 200, and the
+    # cluster file's burst is 256 (in every gateway's generated settings).
     n = 200
-    topo = up(make_topology, gateway_extra=["--burst", "256", "--rate", "100"])
+    topo = up(make_topology)
+    assert topo.gateways["gw2"].show_json()["limits"]["burst"] == 256
     out = topo.rundir / "mns.json"
     ready = topo.rundir / "mns.ready"
     base = "fd00:db8:1:6:1::"  # slice 0
@@ -206,7 +225,7 @@ def test_200_mns_behind_one_nat_address_fail_over_together(make_topology, m6t_bi
         outages.append(after[0] - max(before))
     measure(f"{n} MNs behind one NAT address: worst outage", max(outages))
     measure(f"{n} MNs behind one NAT address: median outage", statistics.median(outages))
-    assert max(outages) < 1.5, sorted(outages)[-10:]
+    assert max(outages) < 1.0, sorted(outages)[-10:]
     g2 = topo.gateways["gw2"].show_json()
     assert g2["states_active"] == n, g2["state_stats"]
     assert g2["drops"].get("rate_limited", 0) == 0, g2["drops"]

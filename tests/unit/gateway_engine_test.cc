@@ -718,5 +718,48 @@ TEST_F(GatewayEngineTest, ALearnedPathMtuComesBackWithTheRestOfItsAgeInPathMtuMo
   EXPECT_EQ(engine_->states().find(kMn)->path.source, MtuSource::kConfigured);
 }
 
+TEST_F(GatewayEngineTest, MoreSavedStatesThanTheTableHoldsRestoreTheLongestLivedAndCountTheRest) {
+  // A file from a gateway with a larger --max-states (64 here): the table holds 64; the rest is
+  // counted, never an error. Those with the most life left (the MNs heard from last) stay.
+  StateSnapshot saved;
+  saved.saved_at_unix_ms = kWallMs;
+  for (int i = 0; i < 70; ++i) {
+    Ipv6Addr mn = kMn;
+    mn.b[15] = static_cast<std::uint8_t>(i);
+    saved.states.push_back(SavedState{mn,
+                                      kNat,
+                                      kLocal,
+                                      std::chrono::seconds(80 - i),
+                                      1472,
+                                      MtuSource::kConfigured,
+                                      false,
+                                      {},
+                                      0});
+  }
+  const Endpoint4 listeners[] = {kLocal};
+  const RestoreCounts n = engine_->restore(saved, listeners, kWallMs, at_ms(0));
+  EXPECT_EQ(n.restored, 64u);
+  EXPECT_EQ(n.full, 6u);
+  Ipv6Addr shortest = kMn;
+  shortest.b[15] = 69;  // 11 s left: among those left out
+  EXPECT_EQ(engine_->states().find(shortest), nullptr);
+  // The expiry list is in order: the first ends at 17 s, the next a second later.
+  EXPECT_EQ(engine_->next_deadline(), at_ms(17000));
+  engine_->expire(at_ms(17000));
+  EXPECT_EQ(engine_->states().active_count(), 63u);
+  engine_->expire(at_ms(17999));
+  EXPECT_EQ(engine_->states().active_count(), 63u);
+}
+
+TEST_F(GatewayEngineTest, APeriodicSnapshotNeedsNoMirrorQueryAndGivesALowerBound) {
+  establish(0);
+  auto more = ipv6_packet(kMn, kHa);
+  ASSERT_EQ(from_mn(more, kNat, kLocal, 20000).action, Action::kToTun);
+  // Without folding, the lifetime still runs from the MN's last packet the core saw.
+  const StateSnapshot s = engine_->snapshot(at_ms(30000), kWallMs, /*fold=*/false);
+  ASSERT_EQ(s.states.size(), 1u);
+  EXPECT_EQ(s.states[0].remaining, 80s);
+}
+
 }  // namespace
 }  // namespace m6t::core

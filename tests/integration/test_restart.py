@@ -5,6 +5,7 @@ and no new address.  A missing, stale, truncated or corrupt file gives one log l
 table, and the gateway serves as usual."""
 
 import ipaddress
+import signal
 import time
 
 import pytest
@@ -99,3 +100,19 @@ def test_a_missing_stale_truncated_or_corrupt_file_gives_one_line_and_an_empty_t
         assert gw.stop(timeout=5) == 0, what
     # What the last stop saved is a good file again.
     assert f.read_bytes()[:8] == b"M6TSTATE"
+
+
+def test_a_stop_with_drain_serves_on_and_a_second_signal_ends_it_at_once(topo):
+    gw = topo.start_gateway(extra=["--drain-ms", "5000"])
+    cl = topo.start_client()
+    addr = topo.establish(cl)
+    gw.signal(signal.SIGTERM)
+    topo.wait_until(lambda: lines_with(gw, "draining for 5000 ms"), 5, "the drain to begin")
+    # Draining: still serving, both ways.
+    assert topo.ha.ping6(addr, 2).all_ok, "HA -> MN during the drain"
+    assert gw.poll() is None
+    t0 = time.monotonic()
+    gw.signal(signal.SIGTERM)
+    assert gw.wait(5) == 0
+    assert time.monotonic() - t0 < 2, "the second signal must end the drain"
+    assert lines_with(gw, "saved 1 active state(s)"), gw.log_tail()

@@ -157,6 +157,7 @@ table inet m6tsilent {
     ping.stop()
 
 
+@pytest.mark.slow  # waits for a keepalive interval and its retries
 def test_an_idle_mn_is_back_within_its_keepalive_interval_and_says_why(make_topology, m6t_bin,
                                                                          bird, tmp_path, measure):
     topo = up(make_topology)

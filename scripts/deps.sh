@@ -32,30 +32,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# promtool (tests/integration/test_show.py checks the metrics with it) comes with Debian's
-# prometheus package, whose server the tests never run: only the binary is taken from it.
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -x "$root/build/tools/promtool" ] && ! command -v promtool >/dev/null; then
-  echo "== extracting promtool from Debian's prometheus package"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && apt-get download -q prometheus; })
-  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
-  mkdir -p "$root/build/tools"
-  cp "$tmp/x/usr/bin/promtool" "$root/build/tools/promtool"
-  rm -rf "$tmp"
-fi
 
-# BIRD 2 (tests/integration/test_failover.py runs one per gateway and router namespace) comes
-# from Debian's bird2 package, whose service the tests must never start on the host: only the
-# binaries are taken from it.
-if [ ! -x "$root/build/tools/bird" ]; then
-  echo "== extracting bird and birdcl from Debian's bird2 package"
+# extract_from_deb PACKAGE FILE...: copies FILEs (paths inside the package) of Debian's PACKAGE
+# into build/tools without installing it (so none of its services ever starts on the host).
+extract_from_deb() {
+  local pkg=$1 tmp
+  shift
+  echo "== extracting $* from Debian's $pkg package"
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -q bird2 >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && apt-get download -q bird2; })
-  dpkg-deb -x "$tmp"/bird2_*.deb "$tmp/x"
+  (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && apt-get download -q "$pkg"; })
+  dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/x"
   mkdir -p "$root/build/tools"
-  cp "$tmp/x/usr/sbin/bird" "$tmp/x/usr/sbin/birdcl" "$root/build/tools/"
+  for f in "$@"; do cp "$tmp/x/$f" "$root/build/tools/"; done
   rm -rf "$tmp"
+}
+
+# promtool (tests/integration/test_show.py checks the metrics with it), from the prometheus
+# package, whose server the tests never run.
+if [ ! -x "$root/build/tools/promtool" ] && ! command -v promtool >/dev/null; then
+  extract_from_deb prometheus usr/bin/promtool
+fi
+# BIRD 2 (tests/integration/test_failover.py runs one per gateway and router namespace).
+if [ ! -x "$root/build/tools/bird" ]; then
+  extract_from_deb bird2 usr/sbin/bird usr/sbin/birdcl
 fi

@@ -82,19 +82,7 @@ class Cluster(T.Topology):
         nat.ip("addr", "add", f"{NAT_OUT}/24", "dev", "wan0")
         nat.ip("link", "set", "wan0", "up")
         nat.ip("route", "add", "default", "via", R_WAN, "dev", "wan0")
-        nat.nft("""
-table ip m6tnat {
-  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    oifname "wan0" masquerade
-  }
-}
-table ip m6tfilter {
-  chain forward {
-    type filter hook forward priority filter; policy accept;
-  }
-}
-""")
+        nat.nft(T.NAT_RULESET)
         # R: forwards both families; the gateways' link is a bridge.
         rtr.sysctl("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
                    "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")

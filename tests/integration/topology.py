@@ -98,6 +98,24 @@ GW_PORT = 4500
 ATTACKER = "203.0.113.66"
 ATTACKER_SPOOF = "198.19.0.0/16"
 
+# A NAT router's nftables: masquerade on its outside interface wan0, and an empty forward chain
+# that block_udp_to_gw() fills.
+NAT_MASQUERADE = """
+table ip m6tnat {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan0" masquerade
+  }
+}
+"""
+NAT_RULESET = NAT_MASQUERADE + """
+table ip m6tfilter {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+  }
+}
+"""
+
 _counter = itertools.count(1)
 _live: "set[Topology]" = set()
 _live_lock = threading.Lock()
@@ -561,19 +579,7 @@ class Topology:
             gw.ip("link", "set", "wide1", "master", "wan0")
             gw.ip("link", "set", "wide1", "up")
             self.mn_addr[self.wide.name] = WIDE_MN_ADDR
-        nat.nft(f"""
-table ip m6tnat {{
-  chain postrouting {{
-    type nat hook postrouting priority srcnat; policy accept;
-    oifname "wan0" masquerade
-  }}
-}}
-table ip m6tfilter {{
-  chain forward {{
-    type filter hook forward priority filter; policy accept;
-  }}
-}}
-""")
+        nat.nft(NAT_RULESET)
 
         for i, mn in enumerate(self.mns):
             if self.bridges:
@@ -607,14 +613,7 @@ table ip m6tfilter {{
             gw.sysctl("net.ipv6.conf.nat2.disable_ipv6=1")
             gw.ip("link", "set", "nat2", "master", "wan0")
             gw.ip("link", "set", "nat2", "up")
-            nat2.nft("""
-table ip m6tnat {
-  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    oifname "wan0" masquerade
-  }
-}
-""")
+            nat2.nft(NAT_MASQUERADE)
 
         if self.attacker:
             self._build_attacker()
